@@ -1,0 +1,43 @@
+/// What a caller asks of io-pgtable-arm: the `io_pgtable_cfg` fields pgstore models.
+///
+/// The kernel adjusts some fields when it allocates the table (it clamps IAS and
+/// OAS to what the granule allows and drops page sizes the granule cannot have);
+/// ``Geometry`` holds the values after that adjustment.
+public struct PageTableConfig: Sendable, Hashable, Codable {
+    public var stage: Stage
+    public var granule: Granule
+    /// Input address size in bits (`cfg->ias`).
+    public var ias: Int
+    /// Output address size in bits (`cfg->oas`).
+    public var oas: Int
+    /// The SMMU's table walk snoops the CPU caches (`cfg->coherent_walk`).
+    public var coherentWalk: Bool
+    /// Cache line size of the CPU that writes the tables, in bytes.
+    public var lineSize: Int
+    /// `IO_PGTABLE_QUIRK_NO_WARN`: the kernel's WARN_ONs on -EEXIST and unmapped
+    /// entries stay quiet (the kernel's selftest sets it).
+    public var noWarn: Bool
+    /// `IO_PGTABLE_QUIRK_ARM_NS` (stage 1 only): NS and NSTABLE bits.
+    public var nonSecure: Bool
+
+    public init(stage: Stage = .one, granule: Granule = .size4K, ias: Int = 48, oas: Int = 48,
+                coherentWalk: Bool = false, lineSize: Int = 64, noWarn: Bool = false, nonSecure: Bool = false) {
+        self.stage = stage
+        self.granule = granule
+        self.ias = ias
+        self.oas = oas
+        self.coherentWalk = coherentWalk
+        self.lineSize = lineSize
+        self.noWarn = noWarn
+        self.nonSecure = nonSecure
+    }
+
+    /// The configuration `../shared/conformance` uses unless a file says otherwise.
+    public static let `default` = PageTableConfig()
+}
+
+/// Why io-pgtable-arm (or pgstore, where noted) refuses a configuration.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
+}

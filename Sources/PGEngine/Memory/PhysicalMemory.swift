@@ -1,0 +1,122 @@
+/// The memory that holds table pages, seen two ways: what the CPU that writes
+/// the tables has in its cache (the CPU view) and what a non-coherent SMMU walk
+/// reads from DRAM (the memory view).
+///
+/// A write changes the CPU view and dirties its cache line. A clean copies the
+/// CPU view of each touched line to memory and marks the line clean. Nothing is
+/// ever evicted on its own: a dirty line stays invisible to the device until it
+/// is cleaned, the worst case the kernel must guard against. With a coherent
+/// walk the two views are one and no line is ever dirty.
+public struct PhysicalMemory: Sendable {
+    /// Physical address of the first byte modelled.
+    public let base: UInt64
+    /// Cache line size in bytes (a power of two, at least 8).
+    public let lineSize: Int
+    public let coherent: Bool
+    let lineShift: Int
+    let wordsPerLine: Int
+
+    var cpu: [UInt64] = []
+    var memory: [UInt64] = []
+    var dirty: [UInt64] = []   // one bit per line
+
+    public init(base: UInt64, lineSize: Int, coherent: Bool) {
+        self.base = base
+        self.lineSize = lineSize
+        self.coherent = coherent
+        self.lineShift = lineSize.trailingZeroBitCount
+        self.wordsPerLine = lineSize / 8
+    }
+
+    /// Bytes currently backed.
+    public var size: UInt64 { UInt64(cpu.count) * 8 }
+
+    mutating func grow(toBytes bytes: UInt64) {
+        let words = Int(bytes / 8)
+        guard words > cpu.count else { return }
+        var newCount = max(cpu.count * 2, 1 << 16)
+        while newCount < words { newCount *= 2 }
+        cpu.append(contentsOf: repeatElement(0, count: newCount - cpu.count))
+        if !coherent {
+            memory.append(contentsOf: repeatElement(0, count: newCount - memory.count))
+            let lines = newCount / wordsPerLine
+            let dirtyWords = (lines + 63) / 64
+            dirty.append(contentsOf: repeatElement(0, count: dirtyWords - dirty.count))
+        }
+    }
+
+    @inline(__always)
+    func wordIndex(_ pa: UInt64) -> Int { Int(truncatingIfNeeded: (pa &- base) >> 3) }
+
+    @inline(__always)
+    func contains(_ pa: UInt64) -> Bool { pa >= base && pa &- base < size }
+
+    /// The CPU's value of the descriptor at `pa`.
+    @inline(__always)
+    public func cpuValue(at pa: UInt64) -> UInt64 { cpu[wordIndex(pa)] }
+
+    /// What the SMMU reads at `pa`: memory, or the CPU view when the walk is coherent.
+    @inline(__always)
+    public func deviceValue(at pa: UInt64) -> UInt64 { coherent ? cpu[wordIndex(pa)] : memory[wordIndex(pa)] }
+
+    /// Line number of `pa`, counted from `base`.
+    @inline(__always)
+    public func line(of pa: UInt64) -> Int { Int(truncatingIfNeeded: (pa &- base) >> UInt64(lineShift)) }
+
+    @inline(__always)
+    public func isDirty(line: Int) -> Bool {
+        coherent ? false : dirty[line >> 6] & (1 << UInt64(line & 63)) != 0
+    }
+
+    /// A CPU store of one descriptor. Returns the old CPU value.
+    @inline(__always)
+    mutating func store(_ value: UInt64, at pa: UInt64) -> UInt64 {
+        let i = wordIndex(pa)
+        let old = cpu[i]
+        cpu[i] = value
+        if !coherent {
+            let line = i >> (lineShift - 3)
+            dirty[line >> 6] |= 1 << UInt64(line & 63)
+        }
+        return old
+    }
+
+    /// Cleans the lines covering `[pa, pa + bytes)` to memory.
+    /// Returns the first line, the number of lines, and how many of them were clean already.
+    @discardableResult
+    mutating func clean(from pa: UInt64, bytes: UInt64) -> (firstLine: Int, lines: Int, alreadyClean: Int) {
+        precondition(bytes > 0)
+        let first = line(of: pa)
+        let last = line(of: pa &+ bytes &- 1)
+        var alreadyClean = 0
+        if coherent { return (first, last - first + 1, last - first + 1) }
+        for l in first...last {
+            let word = l >> 6, bit: UInt64 = 1 << UInt64(l & 63)
+            if dirty[word] & bit == 0 {
+                alreadyClean += 1
+                continue
+            }
+            dirty[word] &= ~bit
+            let start = l * wordsPerLine
+            for w in start..<(start + wordsPerLine) { memory[w] = cpu[w] }
+        }
+        return (first, last - first + 1, alreadyClean)
+    }
+
+    /// True when the device would read something other than the CPU wrote at `pa`:
+    /// its line is dirty and the two views differ outside the software bits.
+    @inline(__always)
+    public func isStale(at pa: UInt64) -> Bool {
+        if coherent { return false }
+        let i = wordIndex(pa)
+        let line = i >> (lineShift - 3)
+        guard dirty[line >> 6] & (1 << UInt64(line & 63)) != 0 else { return false }
+        return (cpu[i] ^ memory[i]) & ~DescriptorBits.softwareBits != 0
+    }
+
+    /// Copies both views and the dirty bits of `[pa, pa+bytes)` out (for checkpoints).
+    public func words(from pa: UInt64, count: Int) -> (cpu: ArraySlice<UInt64>, memory: ArraySlice<UInt64>) {
+        let i = wordIndex(pa)
+        return (cpu[i..<(i + count)], coherent ? cpu[i..<(i + count)] : memory[i..<(i + count)])
+    }
+}

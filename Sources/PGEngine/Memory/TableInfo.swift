@@ -1,0 +1,23 @@
+/// One table page the engine allocated: where it is, what it maps, and how it
+/// hangs in the tree. Identified by its allocation ordinal (`T#n` in the
+/// conformance logs), so a freed page reused later is a new table.
+public struct TableInfo: Sendable, Hashable, Codable {
+    /// Allocation ordinal, also the table's id.
+    public let id: Int
+    public let pa: UInt64
+    /// Bytes of descriptors (the PGD size for the root, the granule otherwise).
+    public let bytes: UInt64
+    /// Bytes the allocator handed out.
+    public let allocBytes: UInt64
+    public let level: Int
+    /// The table whose descriptor points here (nil for the root).
+    public let parent: Int?
+    /// Index of that descriptor in the parent.
+    public let parentIndex: Int
+    /// First IOVA this table translates.
+    public let iovaBase: UInt64
+    /// True once freed.
+    public internal(set) var freed: Bool = false
+
+    public var entries: Int { Int(bytes / 8) }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import PGEngine
+
+/// `pgstore run --format text`.
+enum RunText {
+    /// Prints as it goes; returns the number of stale descriptors at the end.
+    static func write(script: Script, run: TracedRun) -> Int {
+        let text = TraceText(engine: run.engine)
+        var out = OutputBuffer()
+        out.line(text.configLine())
+        out.lines(text.lines(run.traces[0]))
+        for statement in script.statements {
+            switch statement.command {
+            case .call(let call): out.lines(text.lines(run.perform(call)))
+            case .dump: out.lines(text.dump())
+            case .stale: out.lines(text.staleLines())
+            case .snapshot(let name): out.line("snapshot \(name) at seq \(run.engine.seq)")
+            }
+        }
+        out.lines(text.dump())
+        let stale = run.engine.staleEntryCount()
+        out.line("STALE_AT_END \(stale)")
+        out.line(text.statsLine(run.events))
+        out.flush()
+        return stale
+    }
+}
+
+/// Buffered standard output.
+struct OutputBuffer {
+    private var buffer: [UInt8] = []
+    init() { buffer.reserveCapacity(1 << 16) }
+
+    mutating func line(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        buffer.append(10)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    mutating func lines(_ ss: [String]) { for s in ss { line(s) } }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

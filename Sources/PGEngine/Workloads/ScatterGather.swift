@@ -10,11 +10,13 @@ public struct ScatterGatherWorkload: Sendable, Hashable {
     public var physicalBase: UInt64
     public var prot: Prot
 
-    public static let pageSize: UInt64 = 0x1000
+    /// Bytes per page (4 KiB in the seed's case; the granule's page for other granules).
+    public var pageSize: UInt64
 
     public init(pages: Int, placement: Placement = .random, seed: UInt64 = 1, iova: UInt64 = 0x1_0000_0000,
-                physicalBase: UInt64 = 0x8000_0000, prot: Prot = [.read, .write]) {
+                physicalBase: UInt64 = 0x8000_0000, prot: Prot = [.read, .write], pageSize: UInt64 = 0x1000) {
         self.pages = pages
+        self.pageSize = pageSize
         self.placement = placement
         self.seed = seed
         self.iova = iova
@@ -29,7 +31,7 @@ public struct ScatterGatherWorkload: Sendable, Hashable {
         guard pages > 0 else { return [] }
         switch placement {
         case .contiguous:
-            return (0..<pages).map { Segment(paddr: physicalBase + UInt64($0) * Self.pageSize, length: Self.pageSize) }
+            return (0..<pages).map { Segment(paddr: physicalBase + UInt64($0) * pageSize, length: pageSize) }
         case .random:
             var bits = 2
             while (1 << bits) < pages * 4 { bits += 1 }
@@ -39,7 +41,7 @@ public struct ScatterGatherWorkload: Sendable, Hashable {
             let offset = rng.next()
             return (0..<pages).map { i in
                 let frame = (UInt64(i) &* multiplier &+ offset) & mask
-                return Segment(paddr: physicalBase + frame * Self.pageSize, length: Self.pageSize)
+                return Segment(paddr: physicalBase + frame * pageSize, length: pageSize)
             }
         }
     }

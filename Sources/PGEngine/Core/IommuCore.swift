@@ -23,7 +23,11 @@ extension IOPageTable {
         var iova = startIova, paddr = startPaddr, size = startSize
         var ret: Int64 = 0
         while size > 0 {
-            let step = iommuPageSize(bitmap: geometry.pgsizeBitmap, iova: iova, paddr: paddr, size: size)
+            guard let step = iommuPageSize(bitmap: geometry.pgsizeBitmap, iova: iova, paddr: paddr, size: size) else {
+                warn(.corePageSizeBug)
+                ret = -Errno.EINVAL
+                break
+            }
             let r = mapPages(iova: iova, paddr: paddr, pgsize: step.pgsize, pgcount: step.count, prot: prot)
             // Some pages may have been mapped even on error; account for them so they are unmapped.
             size &-= r.value
@@ -106,7 +110,13 @@ extension IOPageTable {
         var iova = startIova
         var unmapped: UInt64 = 0
         while unmapped < size {
-            let step = iommuPageSize(bitmap: geometry.pgsizeBitmap, iova: iova, paddr: iova, size: size &- unmapped)
+            // An io-pgtable unmap of an empty entry returns -ENOENT through size_t;
+            // the core adds it to its totals like any size, and on its next step
+            // iommu_pgsize finds no page size and the kernel BUGs. pgstore stops there.
+            guard let step = iommuPageSize(bitmap: geometry.pgsizeBitmap, iova: iova, paddr: iova, size: size &- unmapped) else {
+                warn(.corePageSizeBug)
+                break
+            }
             let r = unmapPages(iova: iova, pgsize: step.pgsize, pgcount: step.count, gather: &localGather, gathering: true)
             if r.value == 0 { break }
             iova &+= r.value

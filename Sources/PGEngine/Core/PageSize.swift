@@ -1,13 +1,16 @@
 /// `iommu_pgsize`: the page size the IOMMU core uses for the next step of a map
 /// or unmap, and how many pages of it to hand to the driver in one call.
-public func iommuPageSize(bitmap: UInt64, iova: UInt64, paddr: UInt64, size: UInt64) -> (pgsize: UInt64, count: UInt64) {
-    precondition(size > 0)
+/// Nil where the kernel hits `BUG_ON(!pgsizes)`: no supported size fits the
+/// size and the alignment (callers check alignment first, so only a corrupted
+/// running total gets here).
+public func iommuPageSize(bitmap: UInt64, iova: UInt64, paddr: UInt64, size: UInt64) -> (pgsize: UInt64, count: UInt64)? {
+    guard size > 0 else { return nil }
     let addrMerge = paddr | iova
     // Page sizes supported and small enough for size.
     var pgsizes = bitmap & genmask(63 - size.leadingZeroBitCount)
     // Constrained by the alignment of both addresses.
     if addrMerge != 0 { pgsizes &= genmask(addrMerge.trailingZeroBitCount) }
-    precondition(pgsizes != 0, "no page size fits iova \(hex(iova)) paddr \(hex(paddr)) size \(hex(size))")
+    guard pgsizes != 0 else { return nil }
     let idx = 63 - pgsizes.leadingZeroBitCount
     let pgsize: UInt64 = 1 << UInt64(idx)
     var remaining = size

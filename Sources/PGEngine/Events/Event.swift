@@ -57,6 +57,7 @@ public enum Warning: UInt8, Sendable, Codable, CustomStringConvertible {
     case syncMapBadArguments = 8  // seed patch: WARN_ON(!size) / WARN_ON(iaext)
     case unmapBadArguments = 9    // unmap_pages: pgcount 0 or IOVA beyond IAS
     case syncMapOutOfBounds = 10  // seed patch: walked past the end of a table page (pgstore's guard)
+    case corePageSizeBug = 11     // iommu_pgsize: BUG_ON(!pgsizes), reached after -ENOENT through size_t
 
     public var description: String {
         switch self {
@@ -71,6 +72,7 @@ public enum Warning: UInt8, Sendable, Codable, CustomStringConvertible {
         case .syncMapBadArguments: return "iotlb_sync_map with size 0 or IOVA beyond IAS"
         case .unmapBadArguments: return "unmap_pages with pgcount 0 or IOVA beyond IAS"
         case .syncMapOutOfBounds: return "iotlb_sync_map indexed past the end of a table page"
+        case .corePageSizeBug: return "BUG_ON(!pgsizes) in iommu_pgsize: the kernel would stop here"
         }
     }
 }

@@ -26,6 +26,7 @@ let package = Package(
             name: "PGEngineTests",
             dependencies: ["PGEngine"]
         ),
+        // Runs the built pgstore binary as a child process.
         .testTarget(
             name: "PgstoreCommandTests",
             dependencies: ["pgstore"]

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// `pgstore run` through the real binary.
+@Suite("pgstore run")
+struct RunCommandTests {
+    @Test("runs a conformance workload and prints the kernel's descriptor")
+    func conformanceWorkload() throws {
+        let r = try Binary.run(["run", Binary.sharedConformance.appendingPathComponent("w1_single4k.txt").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("[0] 0x0000000080000e43"))
+        #expect(r.stdout.contains("map iova=0x0 paddr=0x80000000 pgsize=0x1000 pgcount=1 prot=rw: ret=0 mapped=0x1000 | cmo=4 lines=4"))
+        #expect(r.stdout.contains("STALE_AT_END 0"))
+    }
+
+    @Test("exit status 1 when descriptors are stale at the end")
+    func staleAtEnd() throws {
+        let dir = try Binary.scratch()
+        let file = dir.appendingPathComponent("s.pgs")
+        try "map 0x0 0x80000000 4K 1 rw\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = try Binary.run(["run", "--strategy", "deferred", file.path])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("STALE_AT_END 1"))
+        #expect(r.stdout.contains("# stale: device sees 0x0000000000000000"))
+    }
+
+    @Test("JSON lists calls with their cleans and the final tables with paths")
+    func json() throws {
+        let r = try Binary.run(["run", "--format", "json", Binary.sharedConformance.appendingPathComponent("w3_block2m_eager.txt").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let calls = try #require(doc["calls"] as? [[String: Any]])
+        #expect(calls.count == 3)
+        #expect(calls[1]["call"] as? String == "map")
+        #expect((calls[1]["cleans"] as? [[String: Any]])?.count == 5)   // two table allocations, three syncs
+        let tables = try #require(doc["tables"] as? [[String: Any]])
+        #expect(tables.map { $0["name"] as? String } == ["L0", "L0/0/L1", "L0/0/L1/1/L2"])
+        #expect(tables[2]["path"] as? [Int] == [0, 1])
+        let entries = try #require(tables[2]["entries"] as? [[String: Any]])
+        #expect(entries.first?["value"] as? String == "0x0000000100000f45")
+        #expect(entries.first?["type"] as? String == "block")
+    }
+
+    @Test("demo compares the strategies")
+    func demo() throws {
+        let r = try Binary.run(["demo"])
+        #expect(r.status == 0)
+        let eager = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("eager ") })
+        #expect(eager.split(separator: " ", omittingEmptySubsequences: true)[1] == "4106")
+        #expect(r.stdout.contains("batched-sg"))
+    }
+}

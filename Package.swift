@@ -22,6 +22,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Benchmarks: run through tools/bench-engine (release build).
+        .executableTarget(
+            name: "pgstore-bench-engine",
+            dependencies: ["PGEngine"],
+            path: "Benchmarks/EngineBench"
+        ),
         .testTarget(
             name: "PGEngineTests",
             dependencies: ["PGEngine"]

@@ -10,15 +10,36 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // The engine: the Arm LPAE IO page table, its cache and TLB, the sync
         // strategies and the workload script. Pure Swift; imports nothing of ours.
         .target(name: "PGEngine"),
+        // The store: the SQLite history (schema from migrations/, recorder,
+        // reconstruction, findings). Depends on the engine.
+        .target(
+            name: "PGStore",
+            dependencies: [
+                "PGEngine",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
+        // Build tool: turns migrations/*.sql into Swift so the binary carries its schema.
+        .executableTarget(name: "embed-migrations", path: "Sources/embed-migrations"),
+        .plugin(
+            name: "EmbedMigrations",
+            capability: .buildTool(),
+            dependencies: ["embed-migrations"]
+        ),
         .executableTarget(
             name: "pgstore",
             dependencies: [
                 "PGEngine",
+                "PGStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -31,6 +52,10 @@ let package = Package(
         .testTarget(
             name: "PGEngineTests",
             dependencies: ["PGEngine"]
+        ),
+        .testTarget(
+            name: "PGStoreTests",
+            dependencies: ["PGStore", "PGEngine", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Runs the built pgstore binary as a child process.
         .testTarget(

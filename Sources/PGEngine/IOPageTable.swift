@@ -48,6 +48,8 @@ public final class IOPageTable<Sink: EventSink> {
     /// Sequence number of the last event.
     public internal(set) var seq: UInt64 = 0
     var callStack: [UInt64] = []
+    /// Sequence number of the most recent top-level call's begin event.
+    public internal(set) var lastTopLevelCall: UInt64 = 0
     /// The gather the io-pgtable-level `unmap` adds to, applied by `iotlbSync()`.
     public var gather = Gather()
     public internal(set) var tlb = TLB()
@@ -98,6 +100,7 @@ public final class IOPageTable<Sink: EventSink> {
     func beginCall(_ call: @autoclosure () -> Call) -> UInt64 {
         guard Sink.isEnabled else { return 0 }
         seq &+= 1
+        if callStack.isEmpty { lastTopLevelCall = seq }
         sink.record(Event(seq: seq, call: callStack.last ?? 0, payload: .callBegin(call())))
         callStack.append(seq)
         return seq

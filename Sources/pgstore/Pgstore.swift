@@ -12,7 +12,7 @@ struct Pgstore: ParsableCommand {
         descriptors), 2 for usage and input errors.
         """,
         version: version,
-        subcommands: [DemoCommand.self, RunCommand.self]
+        subcommands: [DemoCommand.self, RunCommand.self, RecordCommand.self, RunsCommand.self, MigrateCommand.self]
     )
 }
 

@@ -1,0 +1,104 @@
+/// A `--generate` spec: `sg:pages=N[,pa=contiguous|random][,seed=S]`,
+/// `churn:ops=N[,seed=S]` or `dmabench:loops=N[,size=S]`.
+public enum GeneratorSpec: Sendable, Hashable, CustomStringConvertible {
+    case scatterGather(pages: Int, placement: ScatterGatherWorkload.Placement, seed: UInt64)
+    case churn(operations: Int, seed: UInt64)
+    case dmaBench(loops: Int, size: UInt64?)
+
+    public struct ParseError: Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    public static func parse(_ text: String) throws(ParseError) -> GeneratorSpec {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else {
+            throw ParseError(message: "--generate \(text): expected NAME:KEY=VALUE[,KEY=VALUE...] (sg:pages=N, churn:ops=N or dmabench:loops=N)")
+        }
+        var fields: [String: String] = [:]
+        for pair in parts[1].split(separator: ",") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
+                throw ParseError(message: "--generate \(text): \"\(pair)\" is not KEY=VALUE")
+            }
+            if fields[String(kv[0])] != nil { throw ParseError(message: "--generate \(text): \(kv[0]) given twice") }
+            fields[String(kv[0])] = String(kv[1])
+        }
+        func number(_ key: String, required: Bool, max: UInt64) throws(ParseError) -> UInt64? {
+            guard let v = fields.removeValue(forKey: key) else {
+                if required { throw ParseError(message: "--generate \(text): \(key)= is required") }
+                return nil
+            }
+            guard let n = parseNumber(v), n <= max else {
+                throw ParseError(message: "--generate \(text): \(key)=\(v) is not a number from 0 to \(max)")
+            }
+            return n
+        }
+        let spec: GeneratorSpec
+        switch parts[0] {
+        case "sg":
+            let pages = try number("pages", required: true, max: 1 << 26)!
+            guard pages > 0 else { throw ParseError(message: "--generate \(text): pages must be at least 1") }
+            var placement = ScatterGatherWorkload.Placement.random
+            if let pa = fields.removeValue(forKey: "pa") {
+                guard let p = ScatterGatherWorkload.Placement(rawValue: pa) else {
+                    throw ParseError(message: "--generate \(text): pa=\(pa) must be contiguous or random")
+                }
+                placement = p
+            }
+            spec = .scatterGather(pages: Int(pages), placement: placement, seed: try number("seed", required: false, max: .max) ?? 1)
+        case "churn":
+            let ops = try number("ops", required: true, max: 1 << 40)!
+            spec = .churn(operations: Int(ops), seed: try number("seed", required: false, max: .max) ?? 1)
+        case "dmabench":
+            let loops = try number("loops", required: true, max: 1 << 40)!
+            spec = .dmaBench(loops: Int(loops), size: try number("size", required: false, max: 1 << 40))
+        default:
+            throw ParseError(message: "--generate \(text): unknown generator \"\(parts[0])\" (expected sg, churn or dmabench)")
+        }
+        if let extra = fields.keys.sorted().first {
+            throw ParseError(message: "--generate \(text): unknown key \(extra) for \(parts[0])")
+        }
+        return spec
+    }
+
+    /// The calls this generator makes for a table of `geometry`.
+    public func calls(geometry: Geometry) throws(ParseError) -> AnySequence<Call> {
+        switch self {
+        case .scatterGather(let pages, let placement, let seed):
+            let sg = ScatterGatherWorkload(pages: pages, placement: placement, seed: seed, pageSize: geometry.minPageSize)
+            return AnySequence(CollectionOfOne(sg.call))
+        case .churn(let operations, let seed):
+            return AnySequence(ChurnWorkload(operations: operations, seed: seed, geometry: geometry))
+        case .dmaBench(let loops, let size):
+            let bytes = size ?? geometry.minPageSize
+            guard bytes > 0, bytes % geometry.minPageSize == 0 else {
+                throw ParseError(message: "--generate dmabench: size=\(bytes) is not a multiple of the \(geometry.granule) granule")
+            }
+            return AnySequence(DMABenchWorkload(loops: loops, size: bytes))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .scatterGather(let pages, let placement, let seed): return "sg:pages=\(pages),pa=\(placement.rawValue),seed=\(seed)"
+        case .churn(let operations, let seed): return "churn:ops=\(operations),seed=\(seed)"
+        case .dmaBench(let loops, let size): return "dmabench:loops=\(loops)" + (size.map { ",size=\($0)" } ?? "")
+        }
+    }
+}
+
+/// Decimal or 0x hex with an optional K/M/G/T suffix, as in scripts.
+public func parseNumber(_ text: String) -> UInt64? {
+    var s = Substring(text.lowercased())
+    var multiplier: UInt64 = 1
+    if let last = s.last, let shift = ["k": 10, "m": 20, "g": 30, "t": 40][last] {
+        multiplier = 1 << UInt64(shift)
+        s = s.dropLast()
+    }
+    let value: UInt64?
+    if s.hasPrefix("0x") { value = UInt64(s.dropFirst(2), radix: 16) } else { value = UInt64(s, radix: 10) }
+    guard let v = value else { return nil }
+    let (r, o) = v.multipliedReportingOverflow(by: multiplier)
+    return o ? nil : r
+}

@@ -1,0 +1,210 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// A pgstore history file: one SQLite database holding many runs.
+///
+/// Opening checks the file before touching it: a file that is not a pgstore
+/// database, or one made by a newer pgstore, is refused and left as it was.
+/// Opening for writing applies the missing migrations and marks as
+/// `incomplete` the runs whose recorder died.
+public final class HistoryStore: @unchecked Sendable {
+    public let path: String
+    public let readOnly: Bool
+    let queue: DatabaseQueue
+
+    public enum Mode: Sendable {
+        /// Create the file if needed, migrate it, recover interrupted runs.
+        case write
+        /// Read only; the file must exist. Nothing is written.
+        case read
+    }
+
+    public init(path: String, mode: Mode) throws(StoreError) {
+        self.path = path
+        self.readOnly = mode == .read
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        if isDirectory.boolValue { throw StoreError(.access, path: path, "is a directory, not a database file") }
+        if !exists {
+            if mode == .read { throw StoreError(.access, path: path, "no such file") }
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty && !fm.fileExists(atPath: dir) {
+                throw StoreError(.access, path: path, "the directory \(dir) does not exist")
+            }
+        } else {
+            try HistoryStore.checkHeader(path)
+        }
+        do {
+            if exists { try HistoryStore.inspect(path) }
+            var config = Configuration()
+            config.readonly = mode == .read
+            config.busyMode = .timeout(10)
+            config.prepareDatabase { db in
+                if !db.configuration.readonly {
+                    try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                }
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+            }
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw HistoryStore.describe(error, path: path, opening: true)
+        }
+        if mode == .write {
+            do {
+                try Schema.migrator().migrate(queue)
+                try recoverInterruptedRuns()
+            } catch {
+                throw HistoryStore.describe(error, path: path, opening: false)
+            }
+        } else {
+            do {
+                let applied = try queue.read { db in try Schema.migrator().appliedIdentifiers(db) }
+                if applied.isEmpty { throw StoreError(.notPgstore, path: path, "is an empty database, not a pgstore history (record into it first)") }
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw HistoryStore.describe(error, path: path, opening: false)
+            }
+        }
+    }
+
+    /// A file that exists must start like an SQLite database (or be empty).
+    static func checkHeader(_ path: String) throws(StoreError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw StoreError(.access, path: path, "cannot be read (permission denied)")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if header.isEmpty { return }
+        if header != Data("SQLite format 3\u{0}".utf8) {
+            throw StoreError(.notPgstore, path: path, "is not a pgstore database (not an SQLite file); refusing to touch it")
+        }
+    }
+
+    /// Reads, without writing, whether an SQLite file is a pgstore history this
+    /// pgstore can use. Unless the file already has a write-ahead log in use,
+    /// it is opened immutable: no lock, no -wal or -shm file is created.
+    static func inspect(_ path: String) throws {
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        var handle: OpaquePointer?
+        let uri = "file:" + path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)! + (wal > 0 ? "" : "?immutable=1")
+        var rc = sqlite3_open_v2(uri, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nil)
+        defer { sqlite3_close_v2(handle) }
+        guard rc == SQLITE_OK, let db = handle else {
+            throw StoreError(.access, path: path, "cannot be opened (\(String(cString: sqlite3_errstr(rc))))")
+        }
+        func strings(_ sql: String) throws -> [String] {
+            var stmt: OpaquePointer?
+            rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
+            defer { sqlite3_finalize(stmt) }
+            guard rc == SQLITE_OK else { throw failure(rc) }
+            var out: [String] = []
+            while true {
+                rc = sqlite3_step(stmt)
+                if rc == SQLITE_DONE { return out }
+                guard rc == SQLITE_ROW else { throw failure(rc) }
+                out.append(sqlite3_column_text(stmt, 0).map { String(cString: $0) } ?? "")
+            }
+        }
+        func failure(_ rc: Int32) -> StoreError {
+            let message = String(cString: sqlite3_errmsg(db))
+            switch rc & 0xff {
+            case SQLITE_NOTADB: return StoreError(.notPgstore, path: path, "is not a pgstore database (\(message)); refusing to touch it")
+            case SQLITE_CORRUPT: return StoreError(.notPgstore, path: path, "is damaged (\(message)); refusing to touch it")
+            case SQLITE_BUSY, SQLITE_LOCKED: return StoreError(.access, path: path, "is locked by another writer (\(message))")
+            default: return StoreError(.sqlite, path: path, "cannot be read (\(message))")
+            }
+        }
+        let appID = Int32(try strings("PRAGMA application_id").first ?? "0") ?? 0
+        let tables = try strings("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if tables.isEmpty && appID == 0 { return }   // an empty SQLite file: fine to start a history in
+        if appID != Schema.applicationID {
+            throw StoreError(.notPgstore, path: path, "is an SQLite database but not a pgstore history (application_id \(appID)); refusing to touch it")
+        }
+        guard tables.contains("grdb_migrations") else {
+            throw StoreError(.notPgstore, path: path, "has the pgstore application id but no migration record; refusing to touch it")
+        }
+        let applied = try strings("SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        let unknown = applied.filter { !Schema.identifiers.contains($0) }
+        if !unknown.isEmpty {
+            throw StoreError(.newerSchema, path: path,
+                             "was made by a newer pgstore: schema version \(applied.count) (migrations up to \(applied.last ?? "?")), "
+                             + "this pgstore knows version \(Schema.version) (up to \(Schema.identifiers.last ?? "?")); upgrade pgstore to use it")
+        }
+        // A truncated file: shorter than the pages its header counts.
+        if wal == 0 {
+            let pages = Int64(try strings("PRAGMA page_count").first ?? "0") ?? 0
+            let pageSize = Int64(try strings("PRAGMA page_size").first ?? "0") ?? 0
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
+            if size < pages * pageSize {
+                throw StoreError(.notPgstore, path: path, "is damaged: \(size) bytes where its header counts \(pages) pages of \(pageSize); refusing to touch it")
+            }
+        }
+    }
+
+    static func describe(_ error: Error, path: String, opening: Bool) -> StoreError {
+        if let e = error as? StoreError { return e }
+        if let db = error as? DatabaseError {
+            switch db.resultCode {
+            case .SQLITE_NOTADB:
+                return StoreError(.notPgstore, path: path, "is not a pgstore database (\(db.message ?? "not a database")); refusing to touch it")
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+                return StoreError(.access, path: path, "cannot be \(opening ? "opened" : "written") (\(db.message ?? "\(db.resultCode)"))")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return StoreError(.access, path: path, "is locked by another writer (\(db.message ?? "busy")); try again when it has finished")
+            case .SQLITE_CORRUPT:
+                return StoreError(.notPgstore, path: path, "is damaged (\(db.message ?? "corrupt"))")
+            case .SQLITE_FULL:
+                return StoreError(.access, path: path, "the disk is full")
+            default:
+                return StoreError(.sqlite, path: path, "SQLite error \(db.resultCode): \(db.message ?? "")")
+            }
+        }
+        return StoreError(.sqlite, path: path, "\(error)")
+    }
+
+    /// Runs left `running` by a recorder that is gone become `incomplete`.
+    func recoverInterruptedRuns() throws {
+        try queue.write { db in
+            let running = try Row.fetchAll(db, sql: "SELECT id, recorder_pid FROM runs WHERE status = 'running'")
+            for row in running {
+                let pid: Int64? = row["recorder_pid"]
+                if let pid, HistoryStore.processIsAlive(pid) { continue }
+                try db.execute(sql: """
+                    UPDATE runs SET status = 'incomplete', recorder_pid = NULL,
+                        message = COALESCE(message, 'the recording process stopped before the run ended')
+                    WHERE id = ?
+                    """, arguments: [row["id"]])
+            }
+        }
+    }
+
+    static func processIsAlive(_ pid: Int64) -> Bool {
+        guard pid > 0, pid != Int64(getpid()) else { return false }
+        return kill(pid_t(pid), 0) == 0 || errno == EPERM
+    }
+
+    /// Read access for queries.
+    public func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try queue.read(body) } catch { throw HistoryStore.describe(error, path: path, opening: false) }
+    }
+
+    /// Write access in one transaction.
+    public func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try queue.write(body) } catch { throw HistoryStore.describe(error, path: path, opening: false) }
+    }
+
+    /// Direct access without an implicit transaction (the recorder manages its own).
+    public func withConnection<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try queue.writeWithoutTransaction(body) } catch { throw HistoryStore.describe(error, path: path, opening: false) }
+    }
+
+    public func close() {
+        try? queue.close()
+    }
+}

@@ -1,0 +1,22 @@
+import PGEngine
+
+/// One step of a workload being recorded.
+public enum WorkloadStep: Sendable {
+    /// A call, with the input line it came from (0 when generated).
+    case call(Call, line: Int)
+    /// `snapshot NAME`: name the current point.
+    case snapshot(String, line: Int)
+}
+
+/// Where a run's workload came from, for the `runs` table.
+public struct WorkloadSource: Sendable {
+    public var kind: RunInfo.SourceKind
+    /// A path, or a generator spec.
+    public var description: String
+    public var sha256: String
+    public init(kind: RunInfo.SourceKind, description: String, sha256: String) {
+        self.kind = kind
+        self.description = description
+        self.sha256 = sha256
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import GRDB
+import PGEngine
+
+/// One row of `runs`: a workload recorded under one configuration and strategy.
+public struct RunInfo: Sendable, Hashable {
+    public enum Status: String, Sendable { case running, complete, failed, incomplete }
+    public enum SourceKind: String, Sendable { case script, ftrace, generator, restore }
+
+    public var id: Int64
+    public var strategy: Strategy
+    public var config: PageTableConfig
+    public var sourceKind: SourceKind
+    public var source: String
+    public var sourceSHA256: String
+    public var pgstoreVersion: String
+    public var startedAt: String
+    public var endedAt: String?
+    public var status: Status
+    public var message: String?
+    public var recorderPID: Int64?
+    public var parentRun: Int64?
+    public var parentSeq: Int64?
+    public var events: Int64
+    public var calls: Int64
+
+    /// Whether another run's states can be compared with this one's (same table format).
+    public func sharesConfiguration(with other: RunInfo) -> Bool {
+        config.stage == other.config.stage && config.granule == other.config.granule
+            && config.ias == other.config.ias && config.oas == other.config.oas
+    }
+
+    /// The status a reader should see: a `running` run whose recorder is gone is incomplete.
+    public var effectiveStatus: Status {
+        if status == .running, let pid = recorderPID, !HistoryStore.processIsAlive(pid) { return .incomplete }
+        if status == .running && recorderPID == nil { return .incomplete }
+        return status
+    }
+
+    init(row: Row) throws {
+        id = row["id"]
+        let strategyName: String = row["strategy"]
+        guard let s = Strategy(parsing: strategyName) else {
+            throw StoreError(.invalid, path: "", "run \(row["id"] as Int64) has an unknown strategy \(strategyName)")
+        }
+        strategy = s
+        var c = PageTableConfig()
+        c.stage = (row["stage"] as Int) == 2 ? .two : .one
+        c.granule = Granule(rawValue: UInt64(row["granule"] as Int64)) ?? .size4K
+        c.ias = row["ias"]
+        c.oas = row["oas"]
+        c.coherentWalk = row["coherent_walk"]
+        c.lineSize = row["line_size"]
+        c.noWarn = row["no_warn"]
+        c.nonSecure = row["non_secure"]
+        config = c
+        sourceKind = SourceKind(rawValue: row["source_kind"]) ?? .script
+        source = row["source"]
+        sourceSHA256 = row["source_sha256"]
+        pgstoreVersion = row["pgstore_version"]
+        startedAt = row["started_at"]
+        endedAt = row["ended_at"]
+        status = Status(rawValue: row["status"]) ?? .incomplete
+        message = row["message"]
+        recorderPID = row["recorder_pid"]
+        parentRun = row["parent_run"]
+        parentSeq = row["parent_seq"]
+        events = row["events"]
+        calls = row["calls"]
+    }
+
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+}
+
+extension HistoryStore {
+    /// Every run, oldest first.
+    public func runs() throws(StoreError) -> [RunInfo] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id").map(RunInfo.init(row:)) }
+    }
+
+    public func run(_ id: Int64) throws(StoreError) -> RunInfo {
+        let found = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(RunInfo.init(row:)) }
+        guard let found else { throw StoreError(.notFound, path: path, "has no run \(id)") }
+        return found
+    }
+}

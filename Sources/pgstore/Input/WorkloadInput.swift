@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+import PGEngine
+import PGStore
+
+/// What `record` was asked to record: a script, an ftrace log or a generator,
+/// resolved into steps per strategy.
+struct WorkloadInput {
+    enum Kind { case script(Script), ftrace(FtraceLog), generator(GeneratorSpec) }
+
+    var kind: Kind
+    var source: WorkloadSource
+    /// The script's own config (empty for other inputs).
+    var scriptConfig: ScriptConfig
+
+    static func sha256(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func load(path: String?, generate: String?, from: String?, lenient: Bool) throws -> WorkloadInput {
+        switch (path, generate) {
+        case (.some, .some):
+            throw PgstoreError("give either an INPUT file or --generate, not both")
+        case (.none, .none):
+            throw PgstoreError("nothing to record: give an INPUT file (.pgs script or ftrace log) or --generate SPEC")
+        case (.none, .some(let spec)):
+            let parsed: GeneratorSpec
+            do { parsed = try GeneratorSpec.parse(spec) } catch { throw PgstoreError(error.message) }
+            return WorkloadInput(kind: .generator(parsed),
+                                 source: WorkloadSource(kind: .generator, description: parsed.description,
+                                                        sha256: sha256(Data(parsed.description.utf8))),
+                                 scriptConfig: ScriptConfig())
+        case (.some(let path), .none):
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw PgstoreError("\(path): cannot read the input (\(ScriptFile.describe(error)))")
+            }
+            if data.isEmpty { throw PgstoreError("\(path): the input is empty") }
+            let text = String(decoding: data, as: UTF8.self)
+            let digest = sha256(data)
+            let isFtrace: Bool
+            switch from {
+            case nil: isFtrace = FtraceParser.looksLikeFtrace(Substring(text))
+            case "ftrace": isFtrace = true
+            case "script", "pgs": isFtrace = false
+            case let other?: throw PgstoreError("--from \(other): expected script or ftrace")
+            }
+            if isFtrace {
+                do {
+                    let log = try FtraceParser.parse(text, file: path, lenient: lenient)
+                    if log.events.isEmpty {
+                        throw PgstoreError("\(path): no iommu:map or iommu:unmap events in \(log.skippedLines + log.otherEvents) lines")
+                    }
+                    return WorkloadInput(kind: .ftrace(log), source: WorkloadSource(kind: .ftrace, description: path, sha256: digest),
+                                         scriptConfig: ScriptConfig())
+                } catch let error as ScriptError {
+                    throw PgstoreError(error.description)
+                }
+            }
+            do {
+                let script = try ScriptParser.parse(text, file: path)
+                return WorkloadInput(kind: .script(script), source: WorkloadSource(kind: .script, description: path, sha256: digest),
+                                     scriptConfig: script.config)
+            } catch {
+                throw PgstoreError(error.description)
+            }
+        }
+    }
+
+    /// Checks the input against a geometry before anything is recorded.
+    func validate(geometry: Geometry) throws {
+        if case .script(let script) = kind {
+            do { try ScriptValidator.validate(script, geometry: geometry) } catch { throw PgstoreError(error.description) }
+        }
+        if case .ftrace(let log) = kind {
+            for event in log.events {
+                if let problem = ScriptValidator.check(event.call, geometry: geometry) {
+                    throw PgstoreError("\(source.description):\(event.line): \(event.call.kind == .iommuMap ? "map" : "unmap"): \(problem)")
+                }
+            }
+        }
+    }
+
+    /// The steps to record.
+    func steps(geometry: Geometry) throws -> AnySequence<WorkloadStep> {
+        switch kind {
+        case .script(let script):
+            return AnySequence(script.statements.lazy.compactMap { statement -> WorkloadStep? in
+                switch statement.command {
+                case .call(let call): return .call(call, line: statement.location.line)
+                case .snapshot(let name): return .snapshot(name, line: statement.location.line)
+                case .dump, .stale: return nil
+                }
+            })
+        case .ftrace(let log):
+            return AnySequence(log.events.lazy.map { WorkloadStep.call($0.call, line: $0.line) })
+        case .generator(let spec):
+            do {
+                return AnySequence(try spec.calls(geometry: geometry).lazy.map { WorkloadStep.call($0, line: 0) })
+            } catch {
+                throw PgstoreError(error.message)
+            }
+        }
+    }
+
+    var isReplay: Bool { if case .ftrace = kind { return true } else { return false } }
+}

@@ -60,7 +60,7 @@ let package = Package(
         // Runs the built pgstore binary as a child process.
         .testTarget(
             name: "PgstoreCommandTests",
-            dependencies: ["pgstore"]
+            dependencies: ["pgstore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -48,6 +48,20 @@ enum Binary {
                        stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Starts the binary without waiting; its output goes to files in `directory`.
+    static func start(_ arguments: [String], in directory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: directory.appendingPathComponent("child.out").path, contents: nil)
+        FileManager.default.createFile(atPath: directory.appendingPathComponent("child.err").path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("child.out"))
+        process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("child.err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// A scratch directory for one test.
     static func scratch() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgstore-test-\(UUID().uuidString)")

@@ -45,8 +45,10 @@ struct RunCommandTests {
     func demo() throws {
         let r = try Binary.run(["demo"])
         #expect(r.status == 0)
-        let eager = try #require(r.stdout.split(separator: "\n").first { $0.hasPrefix("eager ") })
-        #expect(eager.split(separator: " ", omittingEmptySubsequences: true)[1] == "4106")
+        let eager = try #require(r.stdout.split(separator: "\n").first { $0.contains(" eager ") })
+        let cells = eager.split(separator: " ", omittingEmptySubsequences: true)
+        #expect(cells[1] == "eager" && cells[2] == "4106" && cells[3] == "4106")
+        #expect(r.stdout.contains("history: "))
         #expect(r.stdout.contains("batched-sg"))
     }
 }

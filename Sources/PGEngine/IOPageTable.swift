@@ -60,7 +60,13 @@ public final class IOPageTable<Sink: EventSink> {
     public internal(set) var isFreed = false
 
     /// Allocates the root table, as `alloc_io_pgtable_ops` does.
-    public init(config: PageTableConfig, strategy: Strategy = .eager, sink: Sink,
+    public convenience init(config: PageTableConfig, strategy: Strategy = .eager, sink: Sink) throws(ConfigError) {
+        try self.init(config: config, strategy: strategy, sink: sink, blank: false)
+    }
+
+    /// With `blank`, an engine with no table at all (the state before the first
+    /// event of a run), for replaying events or loading a state into.
+    public init(config: PageTableConfig, strategy: Strategy, sink: Sink, blank: Bool,
                 tableMemoryBase: UInt64 = TableAllocator.defaultBase,
                 tableMemoryLimit: UInt64 = TableAllocator.defaultLimit) throws(ConfigError) {
         guard config.lineSize >= 8, config.lineSize <= 4096, config.lineSize & (config.lineSize - 1) == 0 else {
@@ -77,6 +83,7 @@ public final class IOPageTable<Sink: EventSink> {
         self.sink = sink
         self.memory = PhysicalMemory(base: tableMemoryBase, lineSize: config.lineSize, coherent: coherentWalk)
         self.allocator = TableAllocator(base: tableMemoryBase, limit: tableMemoryLimit)
+        if blank { return }
 
         let call = beginCall(Call(kind: .allocTables))
         guard let rootID = allocateTable(level: geometry.startLevel, parent: nil, parentIndex: 0, iovaBase: 0) else {
@@ -174,12 +181,7 @@ public final class IOPageTable<Sink: EventSink> {
     }
 
     private func zeroCPUView(pa: UInt64, bytes: UInt64) {
-        var addr = pa
-        let end = pa + bytes
-        while addr < end {
-            _ = memory.store(0, at: addr)
-            addr += 8
-        }
+        memory.zeroCPU(from: pa, bytes: bytes)
     }
 
     /// Frees a table page (`__arm_lpae_free_pages`); its contents stay in memory.
@@ -273,7 +275,7 @@ public final class IOPageTable<Sink: EventSink> {
                 }
             }
         }
-        if !isFreed { visit(root) }
+        if !isFreed && !tables.isEmpty { visit(root) }
         return out
     }
 

@@ -114,6 +114,28 @@ public struct PhysicalMemory: Sendable {
         return (cpu[i] ^ memory[i]) & ~DescriptorBits.softwareBits != 0
     }
 
+    /// Replaces the contents (a checkpoint's), growing as needed.
+    mutating func load(cpu newCPU: [UInt64], memory newMemory: [UInt64], dirty newDirty: [UInt64]) {
+        cpu = []
+        memory = []
+        dirty = []
+        grow(toBytes: UInt64(newCPU.count) * 8)
+        cpu.replaceSubrange(0..<newCPU.count, with: newCPU)
+        if !coherent {
+            memory.replaceSubrange(0..<newMemory.count, with: newMemory)
+            dirty.replaceSubrange(0..<newDirty.count, with: newDirty)
+        }
+    }
+
+    /// Zeroes the CPU view of `[pa, pa + bytes)`, dirtying its lines (a new table page).
+    mutating func zeroCPU(from pa: UInt64, bytes: UInt64) {
+        var addr = pa
+        while addr < pa + bytes {
+            _ = store(0, at: addr)
+            addr += 8
+        }
+    }
+
     /// Copies both views and the dirty bits of `[pa, pa+bytes)` out (for checkpoints).
     public func words(from pa: UInt64, count: Int) -> (cpu: ArraySlice<UInt64>, memory: ArraySlice<UInt64>) {
         let i = wordIndex(pa)

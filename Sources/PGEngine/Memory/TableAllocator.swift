@@ -19,6 +19,29 @@ public struct TableAllocator: Sendable {
         self.next = base
     }
 
+    /// An allocator in a given state (a checkpoint's).
+    init(base: UInt64, limit: UInt64, next: UInt64, freeLists: [UInt64: [UInt64]]) {
+        self.base = base
+        self.limit = limit
+        self.next = next
+        self.freeLists = freeLists
+    }
+
+    var freeListsSnapshot: [UInt64: [UInt64]] { freeLists.filter { !$0.value.isEmpty } }
+
+    /// Replays an allocation the engine made at `pa` (from the free list or fresh).
+    mutating func claim(_ pa: UInt64, allocBytes: UInt64) {
+        if var list = freeLists[allocBytes], let last = list.last, last == pa {
+            list.removeLast()
+            freeLists[allocBytes] = list
+        } else if var list = freeLists[allocBytes], let i = list.lastIndex(of: pa) {
+            list.remove(at: i)
+            freeLists[allocBytes] = list
+        } else {
+            next = max(next, pa + allocBytes)
+        }
+    }
+
     /// Bytes the page allocator hands out for a request (`iommu_alloc_pages_node_sz`
     /// rounds to a power-of-two number of CPU pages; requests below 64 bytes are raised to 64).
     public static func allocationSize(forRequest bytes: UInt64) -> UInt64 {

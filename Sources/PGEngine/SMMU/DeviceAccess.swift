@@ -16,11 +16,16 @@ extension IOPageTable {
         return record
     }
 
+    /// Repeats a recorded access for its effect on the TLB.
+    func replayAccess(iova: UInt64, write: Bool) {
+        _ = accessBody(iova: iova, write: write, privileged: true)
+    }
+
     private func accessBody(iova: UInt64, write: Bool, privileged: Bool) -> AccessRecord {
         var record = AccessRecord(iova: iova, write: write, outcome: .translationFault, pa: 0, tlbHit: false,
                                   staleRead: false, staleTLB: false, staleTable: -1, staleIndex: -1,
                                   staleCPUValue: 0, staleMemoryValue: 0)
-        guard !isFreed, iova >> UInt64(geometry.ias) == 0 else { return record }
+        guard !isFreed, !tables.isEmpty, iova >> UInt64(geometry.ias) == 0 else { return record }
         let truth = translate(iova)
 
         if let hit = tlb.lookupLeaf(iova, geometry: geometry) {

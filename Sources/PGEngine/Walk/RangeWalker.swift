@@ -17,7 +17,7 @@ extension RangeVisitor {
 /// cleans can clean each run with one call.
 extension IOPageTable {
     public func walk<V: RangeVisitor>(iova: UInt64, size: UInt64, visitor: inout V) {
-        guard size > 0, !isFreed else { return }
+        guard size > 0, !isFreed, !tables.isEmpty else { return }
         let last = iova &+ (size &- 1)
         guard last >= iova else { return }
         walk(table: root, from: iova, to: last, visitor: &visitor)

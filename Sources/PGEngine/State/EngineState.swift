@@ -1,0 +1,84 @@
+/// Everything that makes one moment of an engine: the tables, both views of
+/// their memory and the dirty lines, the allocator, the TLB and the gather.
+/// A checkpoint is one of these; so is the start of a restored run.
+public struct EngineState: Sendable, Equatable {
+    public var seq: UInt64
+    public var tables: [TableInfo]
+    public var root: Int
+    public var isFreed: Bool
+    public var allocatorNext: UInt64
+    public var freeLists: [UInt64: [UInt64]]
+    /// Words of table memory from the allocator's base, up to its high-water mark.
+    public var cpu: [UInt64]
+    public var memory: [UInt64]
+    /// One bit per cache line.
+    public var dirty: [UInt64]
+    public var tlbLeaves: [UInt64: TLB.Leaf]
+    public var tlbWalks: [UInt64: UInt64]
+    public var gather: Gather
+    public var warnedPartialUnmap: Bool
+    /// Calls in progress at this moment (outermost first): their begin seq and kind.
+    public var openCalls: [OpenCall]
+
+    public struct OpenCall: Sendable, Equatable {
+        public var seq: UInt64
+        public var kind: CallKind
+        public init(seq: UInt64, kind: CallKind) {
+            self.seq = seq
+            self.kind = kind
+        }
+    }
+
+    /// True between calls: a state a run can be restored from.
+    public var isBetweenCalls: Bool { openCalls.isEmpty }
+}
+
+extension IOPageTable {
+    /// The engine's state now.
+    public func captureState(openCalls: [EngineState.OpenCall] = []) -> EngineState {
+        let words = Int((allocator.highWater - memory.base) / 8)
+        let lines = words / max(1, config.lineSize / 8)
+        return EngineState(
+            seq: seq, tables: tables, root: root, isFreed: isFreed,
+            allocatorNext: allocator.highWater, freeLists: allocator.freeListsSnapshot,
+            cpu: Array(memory.cpu.prefix(words)),
+            memory: coherentWalk ? [] : Array(memory.memory.prefix(words)),
+            dirty: coherentWalk ? [] : Array(memory.dirty.prefix((lines + 63) / 64)),
+            tlbLeaves: tlb.leaves, tlbWalks: tlb.walks, gather: gather,
+            warnedPartialUnmap: warnedPartialUnmap, openCalls: openCalls)
+    }
+
+    /// An engine in `state` (a checkpoint or a restored point), with its sink.
+    /// Sequence numbers continue from the state's.
+    public convenience init(config: PageTableConfig, strategy: Strategy, state: EngineState, sink: Sink) throws(ConfigError) {
+        try self.init(config: config, strategy: strategy, sink: sink, blank: true)
+        load(state)
+    }
+
+    /// Replaces this engine's state.
+    public func load(_ state: EngineState) {
+        seq = state.seq
+        tables = state.tables
+        root = state.root
+        isFreed = state.isFreed
+        allocator = TableAllocator(base: allocator.base, limit: allocator.limit, next: state.allocatorNext, freeLists: state.freeLists)
+        memory.load(cpu: state.cpu, memory: state.memory, dirty: state.dirty)
+        tableAtFrame = []
+        rebuildFrameMap()
+        tlb.leaves = state.tlbLeaves
+        tlb.walks = state.tlbWalks
+        gather = state.gather
+        warnedPartialUnmap = state.warnedPartialUnmap
+        callStack = []
+        pending = nil
+    }
+
+    func rebuildFrameMap() {
+        let frames = Int((allocator.highWater - memory.base) >> 12)
+        tableAtFrame = Array(repeating: -1, count: max(frames, 1))
+        for t in tables where !t.freed {
+            let first = Int((t.pa - memory.base) >> 12)
+            for f in first..<(first + Int(t.allocBytes >> 12)) { tableAtFrame[f] = Int32(t.id) }
+        }
+    }
+}

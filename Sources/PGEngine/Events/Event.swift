@@ -25,6 +25,13 @@ public enum AccessOutcome: UInt8, Sendable, Codable {
 
 /// A DMA by the device through the SMMU.
 public struct AccessRecord: Sendable, Hashable, Codable {
+    public init(iova: UInt64, write: Bool, outcome: AccessOutcome, pa: UInt64, tlbHit: Bool, staleRead: Bool, staleTLB: Bool,
+                staleTable: Int, staleIndex: Int, staleCPUValue: UInt64, staleMemoryValue: UInt64) {
+        self.iova = iova; self.write = write; self.outcome = outcome; self.pa = pa; self.tlbHit = tlbHit
+        self.staleRead = staleRead; self.staleTLB = staleTLB; self.staleTable = staleTable; self.staleIndex = staleIndex
+        self.staleCPUValue = staleCPUValue; self.staleMemoryValue = staleMemoryValue
+    }
+
     public var iova: UInt64
     public var write: Bool
     public var outcome: AccessOutcome
@@ -101,6 +108,12 @@ public struct Event: Sendable, Hashable {
     /// Sequence number of the innermost call in progress (0 outside any call).
     public var call: UInt64
     public var payload: EventPayload
+
+    public init(seq: UInt64, call: UInt64, payload: EventPayload) {
+        self.seq = seq
+        self.call = call
+        self.payload = payload
+    }
 }
 
 /// Where the engine hands its events. The engine is generic over its sink, so a

@@ -20,4 +20,9 @@ public struct TableInfo: Sendable, Hashable, Codable {
     public internal(set) var freed: Bool = false
 
     public var entries: Int { Int(bytes / 8) }
+
+    public init(id: Int, pa: UInt64, bytes: UInt64, allocBytes: UInt64, level: Int, parent: Int?, parentIndex: Int, iovaBase: UInt64) {
+        self.id = id; self.pa = pa; self.bytes = bytes; self.allocBytes = allocBytes; self.level = level
+        self.parent = parent; self.parentIndex = parentIndex; self.iovaBase = iovaBase
+    }
 }

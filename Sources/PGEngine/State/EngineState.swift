@@ -82,3 +82,8 @@ extension IOPageTable {
         }
     }
 }
+
+extension IOPageTable {
+    /// Sets the sequence number (a reconstructed point may lie after events that changed nothing).
+    public func setSeq(_ value: UInt64) { seq = value }
+}

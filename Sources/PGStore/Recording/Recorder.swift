@@ -122,6 +122,12 @@ public final class Recorder: EventSink {
         }
     }
 
+    /// Continues the counters of a run that already has events.
+    func resume(events: Int64, calls: Int64) {
+        self.events = events
+        self.topLevelCalls = calls
+    }
+
     /// Ends the current batch: the run's progress counters and the events go to disk together.
     func commit() throws {
         try db.execute(sql: "UPDATE runs SET events = ?, calls = ? WHERE id = ?", arguments: [events, topLevelCalls, run])

@@ -10,6 +10,10 @@ public struct RunRecording {
     public var strategy: Strategy
     public var source: WorkloadSource
     public var batchSize: Int64 = 50_000
+    /// Write a checkpoint once this many events have passed since the last one
+    /// (at the next boundary between top-level calls), and one at the end.
+    public var checkpointEvery: Int64 = RunRecording.defaultCheckpointEvery
+    public static let defaultCheckpointEvery: Int64 = 100_000
     /// Suffix for snapshot names when several strategies record the same workload.
     public var snapshotSuffix: String = ""
     /// When a replayed call fails (ftrace), fail the run; with `lenient`, count it and go on.
@@ -43,6 +47,17 @@ public struct RunRecording {
         public var message: String
     }
 
+    /// A state to start from instead of fresh tables (a restored point, or a run being continued).
+    public var initialState: EngineState?
+    /// With an initial state that is not at seq 0 (continuing a run): write it as a checkpoint too.
+    var writeInitialCheckpoint = false
+    /// Top-level calls already in the run (continuing).
+    var initialCalls: Int64 = 0
+    /// Append to this existing run instead of creating one (continuing).
+    public var existingRun: Int64?
+    /// Where a restored run's initial state came from.
+    public var parent: (run: Int64, seq: Int64)?
+
     public func record<Steps: Sequence>(into store: HistoryStore, steps: Steps,
                                         progress: (Int64, Int64) -> Void = { _, _ in },
                                         shouldStop: () -> Bool = { false }) throws(StoreError) -> Outcome
@@ -51,7 +66,11 @@ public struct RunRecording {
         do { geometry = try Geometry(config) } catch {
             throw StoreError(.invalid, path: store.path, "configuration refused: \(error.reason)")
         }
-        let runID: Int64 = try store.write { db in
+        let runID: Int64
+        if let existingRun {
+            runID = existingRun
+        } else {
+            runID = try store.write { db in
             try db.execute(sql: """
                 INSERT INTO runs (strategy, stage, granule, ias, oas, coherent_walk, line_size, no_warn, non_secure,
                     source_kind, source, source_sha256, pgstore_version, started_at, status, recorder_pid)
@@ -59,7 +78,18 @@ public struct RunRecording {
                 """, arguments: [strategy.rawValue, config.stage.rawValue, Int64(config.granule.bytes), geometry.ias, geometry.oas,
                                  config.coherentWalk || strategy.forcesCoherentWalk, config.lineSize, config.noWarn, config.nonSecure,
                                  source.kind.rawValue, source.description, source.sha256, pgstoreVersion, RunInfo.now(), Int64(getpid())])
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            if let parent = parent {
+                try db.execute(sql: "UPDATE runs SET parent_run = ?, parent_seq = ? WHERE id = ?", arguments: [parent.run, parent.seq, id])
+            }
+            return id
+            }
+        }
+        if existingRun != nil {
+            try store.write { db in
+                try db.execute(sql: "UPDATE runs SET status = 'running', recorder_pid = ?, ended_at = NULL, message = NULL WHERE id = ?",
+                               arguments: [Int64(getpid()), runID])
+            }
         }
         let start = DispatchTime.now().uptimeNanoseconds
         var status = RunInfo.Status.complete
@@ -70,7 +100,15 @@ public struct RunRecording {
         try store.withConnection { db in
             try db.execute(sql: "BEGIN IMMEDIATE")
             let recorder = try Recorder(db: db, run: runID)
-            let engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
+            let engine: IOPageTable<Recorder>
+            if let initial = initialState {
+                engine = try IOPageTable(config: config, strategy: strategy, state: initial, sink: recorder)
+                if initial.seq == 0 || writeInitialCheckpoint { try Checkpoints.write(initial, run: runID, db: db) }
+            } else {
+                engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
+            }
+            recorder.resume(events: Int64(engine.seq), calls: initialCalls)
+            var lastCheckpoint = engine.seq
             var lastProgress = start
             stepLoop: for step in steps {
                 if shouldStop() {
@@ -111,6 +149,10 @@ public struct RunRecording {
                     message = failure
                     break
                 }
+                if Int64(engine.seq &- lastCheckpoint) >= checkpointEvery {
+                    try Checkpoints.write(engine.captureState(), run: runID, db: db)
+                    lastCheckpoint = engine.seq
+                }
                 if recorder.eventsSinceCommit >= batchSize {
                     try recorder.commit()
                     try recorder.begin()
@@ -124,6 +166,7 @@ public struct RunRecording {
             if recorder.failure != nil {
                 try? db.execute(sql: "ROLLBACK")
             } else {
+                if engine.seq != lastCheckpoint { try Checkpoints.write(engine.captureState(), run: runID, db: db) }
                 try recorder.commit()
             }
             counters = (recorder.events, recorder.topLevelCalls, recorder.linesCleaned, recorder.staleFindings)

@@ -1,0 +1,178 @@
+/// A compact binary form of ``EngineState`` for checkpoints: varints, and
+/// table memory as sparse lists (non-zero CPU words, memory words that differ
+/// from the CPU's, non-zero dirty-line words), so a checkpoint costs about the
+/// size of the live descriptors.
+public enum StateCodec {
+    static let magic: UInt32 = 0x7067_6370   // 'pgcp'
+    static let version: UInt8 = 1
+
+    public struct DecodeError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func encode(_ s: EngineState) -> [UInt8] {
+        var w = Writer()
+        w.u32(magic)
+        w.byte(version)
+        w.varint(s.seq)
+        w.varint(UInt64(s.tables.count))
+        for t in s.tables {
+            w.varint(t.pa); w.varint(t.bytes); w.varint(t.allocBytes); w.varint(UInt64(t.level))
+            w.varint(UInt64(bitPattern: Int64(t.parent ?? -1))); w.varint(UInt64(t.parentIndex)); w.varint(t.iovaBase)
+            w.byte(t.freed ? 1 : 0)
+        }
+        w.varint(UInt64(s.root)); w.byte(s.isFreed ? 1 : 0)
+        w.varint(s.allocatorNext)
+        w.varint(UInt64(s.freeLists.count))
+        for (size, list) in s.freeLists.sorted(by: { $0.key < $1.key }) {
+            w.varint(size); w.varint(UInt64(list.count))
+            for pa in list { w.varint(pa) }
+        }
+        w.varint(UInt64(s.cpu.count))
+        w.sparse(s.cpu, skip: { $0 == 0 })
+        w.byte(s.memory.isEmpty ? 0 : 1)
+        if !s.memory.isEmpty {
+            w.sparse(s.memory, skip: { i, v in v == s.cpu[i] })
+            w.varint(UInt64(s.dirty.count))
+            w.sparse(s.dirty, skip: { $0 == 0 })
+        }
+        w.varint(UInt64(s.tlbLeaves.count))
+        for (k, leaf) in s.tlbLeaves.sorted(by: { $0.key < $1.key }) { w.varint(k); w.varint(leaf.pte); w.varint(UInt64(leaf.level)) }
+        w.varint(UInt64(s.tlbWalks.count))
+        for (k, pa) in s.tlbWalks.sorted(by: { $0.key < $1.key }) { w.varint(k); w.varint(pa) }
+        w.varint(s.gather.start); w.varint(s.gather.end); w.varint(s.gather.pgsize); w.byte(s.gather.queued ? 1 : 0)
+        w.byte(s.warnedPartialUnmap ? 1 : 0)
+        w.varint(UInt64(s.openCalls.count))
+        for c in s.openCalls { w.varint(c.seq); w.varint(UInt64(CallKind.allCases.firstIndex(of: c.kind)!)) }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> EngineState {
+        var r = Reader(bytes: bytes)
+        guard try r.u32() == magic, try r.byte() == version else { throw DecodeError(description: "not a pgstore checkpoint") }
+        let seq = try r.varint()
+        var tables: [TableInfo] = []
+        let tableCount = try r.count()
+        tables.reserveCapacity(tableCount)
+        for id in 0..<tableCount {
+            let pa = try r.varint(), bytes = try r.varint(), alloc = try r.varint(), level = Int(try r.varint())
+            let parent = Int(Int64(bitPattern: try r.varint())), parentIndex = Int(try r.varint()), iova = try r.varint()
+            var t = TableInfo(id: id, pa: pa, bytes: bytes, allocBytes: alloc, level: level,
+                              parent: parent < 0 ? nil : parent, parentIndex: parentIndex, iovaBase: iova)
+            t.freed = try r.byte() == 1
+            tables.append(t)
+        }
+        let root = Int(try r.varint())
+        let isFreed = try r.byte() == 1
+        let next = try r.varint()
+        var freeLists: [UInt64: [UInt64]] = [:]
+        for _ in 0..<(try r.count()) {
+            let size = try r.varint()
+            var list: [UInt64] = []
+            for _ in 0..<(try r.count()) { list.append(try r.varint()) }
+            freeLists[size] = list
+        }
+        let words = try r.count()
+        let cpu = try r.sparse(count: words, fill: { _ in 0 })
+        var memory: [UInt64] = [], dirty: [UInt64] = []
+        if try r.byte() == 1 {
+            memory = try r.sparse(count: words, fill: { cpu[$0] })
+            let dirtyWords = try r.count()
+            dirty = try r.sparse(count: dirtyWords, fill: { _ in 0 })
+        }
+        var leaves: [UInt64: TLB.Leaf] = [:]
+        for _ in 0..<(try r.count()) {
+            let k = try r.varint()
+            leaves[k] = TLB.Leaf(pte: try r.varint(), level: Int(try r.varint()))
+        }
+        var walks: [UInt64: UInt64] = [:]
+        for _ in 0..<(try r.count()) {
+            let k = try r.varint()
+            walks[k] = try r.varint()
+        }
+        var gather = Gather()
+        gather.start = try r.varint(); gather.end = try r.varint(); gather.pgsize = try r.varint(); gather.queued = try r.byte() == 1
+        let warned = try r.byte() == 1
+        var open: [EngineState.OpenCall] = []
+        for _ in 0..<(try r.count()) {
+            let s = try r.varint()
+            let k = Int(try r.varint())
+            guard k < CallKind.allCases.count else { throw DecodeError(description: "bad call kind in checkpoint") }
+            open.append(.init(seq: s, kind: CallKind.allCases[k]))
+        }
+        return EngineState(seq: seq, tables: tables, root: root, isFreed: isFreed, allocatorNext: next, freeLists: freeLists,
+                           cpu: cpu, memory: memory, dirty: dirty, tlbLeaves: leaves, tlbWalks: walks, gather: gather,
+                           warnedPartialUnmap: warned, openCalls: open)
+    }
+
+    struct Writer {
+        var bytes: [UInt8] = []
+        mutating func byte(_ b: UInt8) { bytes.append(b) }
+        mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
+        mutating func varint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            bytes.append(UInt8(v))
+        }
+        /// (gap, value) pairs for the words not skipped, then a terminating gap of 0 with no value... as count first.
+        mutating func sparse(_ words: [UInt64], skip: (UInt64) -> Bool) {
+            sparse(words, skip: { _, v in skip(v) })
+        }
+        mutating func sparse(_ words: [UInt64], skip: (Int, UInt64) -> Bool) {
+            var kept: [(Int, UInt64)] = []
+            for (i, v) in words.enumerated() where !skip(i, v) { kept.append((i, v)) }
+            varint(UInt64(kept.count))
+            var last = 0
+            for (i, v) in kept {
+                varint(UInt64(i - last))
+                varint(v)
+                last = i
+            }
+        }
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var at = 0
+        mutating func byte() throws(DecodeError) -> UInt8 {
+            guard at < bytes.count else { throw DecodeError(description: "checkpoint ends early") }
+            defer { at += 1 }
+            return bytes[at]
+        }
+        mutating func u32() throws(DecodeError) -> UInt32 {
+            var v: UInt32 = 0
+            for i in 0..<4 { v |= UInt32(try byte()) << (8 * UInt32(i)) }
+            return v
+        }
+        mutating func varint() throws(DecodeError) -> UInt64 {
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let b = try byte()
+                guard shift < 64 else { throw DecodeError(description: "bad varint in checkpoint") }
+                v |= UInt64(b & 0x7f) << shift
+                if b & 0x80 == 0 { return v }
+                shift += 7
+            }
+        }
+        mutating func count() throws(DecodeError) -> Int {
+            let v = try varint()
+            guard v <= UInt64(bytes.count) * 8 + (1 << 24) else { throw DecodeError(description: "implausible count in checkpoint") }
+            return Int(v)
+        }
+        mutating func sparse(count: Int, fill: (Int) -> UInt64) throws(DecodeError) -> [UInt64] {
+            var out = (0..<count).map(fill)
+            let n = try self.count()
+            var i = 0
+            for _ in 0..<n {
+                i += Int(try varint())
+                guard i < count else { throw DecodeError(description: "sparse index out of range in checkpoint") }
+                out[i] = try varint()
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import GRDB
+import PGEngine
+
+extension HistoryStore {
+    /// The engine as it was at `point`: the nearest checkpoint at or before it,
+    /// then the run's events up to it. Costs the state's size plus the events
+    /// since that checkpoint, whatever the length of the history.
+    public func reconstruct(_ point: Point) throws(StoreError) -> (run: RunInfo, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall]) {
+        let info = try run(point.run)
+        return try read { db in
+            let engine: IOPageTable<NullSink>
+            var open: [EngineState.OpenCall] = []
+            var from: Int64 = 0
+            do {
+                if let checkpoint = try Checkpoints.nearest(run: point.run, atOrBefore: point.seq, db: db) {
+                    engine = try IOPageTable(config: info.config, strategy: info.strategy, state: checkpoint, sink: NullSink())
+                    open = checkpoint.openCalls
+                    from = Int64(checkpoint.seq)
+                } else {
+                    engine = try IOPageTable(config: info.config, strategy: info.strategy, sink: NullSink(), blank: true)
+                }
+            } catch let error as ConfigError {
+                throw StoreError(.invalid, path: path, "run \(point.run) has a configuration this pgstore refuses: \(error.reason)")
+            }
+            var replayer = StateReplayer(engine: engine, openCalls: open)
+            for event in try EventReader.events(run: point.run, after: from, through: point.seq, db: db) {
+                replayer.apply(event)
+            }
+            engine.setSeq(UInt64(point.seq))
+            return (info, engine, replayer.openCalls)
+        }
+    }
+}

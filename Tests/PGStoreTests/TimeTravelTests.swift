@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import Testing
+@testable import PGEngine
+@testable import PGStore
+
+@Suite("Time travel")
+struct TimeTravelTests {
+    /// A seeded workload with device accesses, snapshot steps every `every` calls.
+    static func workload(seed: UInt64, geometry: Geometry, every: Int) -> [WorkloadStep] {
+        var steps: [WorkloadStep] = []
+        var rng = SplitMix64(seed: seed)
+        for (i, call) in ChurnWorkload(operations: 400, seed: seed, geometry: geometry).enumerated() {
+            steps.append(.call(call, line: i + 1))
+            if rng.next() % 5 == 0 { steps.append(.call(Call(kind: .access, iova: call.iova, prot: [.read]), line: 0)) }
+            if i % every == every - 1 { steps.append(.snapshot("s\(seed)-\(i)", line: i + 1)) }
+        }
+        return steps
+    }
+
+    static func differences(_ a: EngineState, _ b: EngineState) -> [String] {
+        var out: [String] = []
+        if a.seq != b.seq { out.append("seq \(a.seq) vs \(b.seq)") }
+        if a.tables != b.tables { out.append("tables") }
+        if a.cpu != b.cpu { out.append("cpu view") }
+        if a.memory != b.memory { out.append("memory view") }
+        if a.dirty != b.dirty { out.append("dirty lines") }
+        if a.tlbLeaves != b.tlbLeaves || a.tlbWalks != b.tlbWalks { out.append("TLB") }
+        if a.gather != b.gather { out.append("gather") }
+        if a.allocatorNext != b.allocatorNext || a.freeLists != b.freeLists { out.append("allocator") }
+        return out
+    }
+
+    @Test("the state reconstructed at every snapshot is the live state", arguments: [Strategy.eager, .deferred, .batchedSG])
+    func reconstructionMatchesLive(_ strategy: Strategy) throws {
+        let config = PageTableConfig.default
+        let steps = Self.workload(seed: 3, geometry: try Geometry(config), every: 37)
+        // Live: the states at the snapshots.
+        let live = try IOPageTable(config: config, strategy: strategy, sink: NullSinkCounting())
+        var expected: [String: EngineState] = [:]
+        for step in steps {
+            switch step {
+            case .call(let c, _): live.perform(c)
+            case .snapshot(let name, _): expected[name] = live.captureState()
+            }
+        }
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: config, strategy: strategy, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        r.checkpointEvery = 700
+        r.batchSize = 900
+        _ = try r.record(into: store, steps: steps)
+        let checkpoints = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM checkpoints")! }
+        #expect(checkpoints > 3)
+        #expect(expected.count > 5)
+        for (name, state) in expected {
+            let point = try store.resolve(name)
+            #expect(point.seq == Int64(state.seq))
+            let (_, engine, open) = try store.reconstruct(point)
+            #expect(open.isEmpty)
+            let differences = Self.differences(engine.captureState(), state)
+            #expect(differences.isEmpty, "\(name): \(differences)")
+        }
+        // And the end of the run.
+        let end = try store.reconstruct(try store.resolve("latest"))
+        #expect(Self.differences(end.engine.captureState(), live.captureState()).isEmpty)
+    }
+
+    @Test("checkpoints survive their binary form")
+    func codecRoundTrip() throws {
+        let e = try IOPageTable(config: PageTableConfig(stage: .two, granule: .size16K), strategy: .deferred, sink: NullSink())
+        for c in ChurnWorkload(operations: 200, seed: 8, geometry: e.geometry) { e.perform(c) }
+        e.access(iova: 0, write: false)
+        e.unmapPages(iova: 0x4000, pgsize: 0x4000, pgcount: 1)
+        let state = e.captureState()
+        #expect(try StateCodec.decode(StateCodec.encode(state)) == state)
+        #expect(throws: StateCodec.DecodeError.self) { try StateCodec.decode([1, 2, 3]) }
+    }
+
+    @Test("points: names, RUN:SEQ, RUN:latest, latest, and what is not a point")
+    func points() throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        let r = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        let steps: [WorkloadStep] = [.call(Call(kind: .iommuMap, iova: 0, paddr: 0x8000_0000, size: 0x1000, prot: [.read]), line: 1),
+                                     .snapshot("one", line: 2),
+                                     .call(Call(kind: .iommuUnmap, iova: 0, size: 0x1000), line: 3)]
+        let outcome = try r.record(into: store, steps: steps)
+        let last = try store.lastSeq(of: outcome.run)
+        #expect(last == outcome.events)
+        #expect(try store.resolve("latest") == Point(run: 1, seq: last))
+        #expect(try store.resolve("1:latest") == Point(run: 1, seq: last))
+        #expect(try store.resolve("1:5") == Point(run: 1, seq: 5))
+        let one = try store.resolve("one")
+        #expect(one.run == 1 && one.seq > 5 && one.seq < last)
+        #expect(throws: StoreError.self) { try store.resolve("nope") }
+        #expect(throws: StoreError.self) { try store.resolve("1:\(last + 1)") }
+        #expect(throws: StoreError.self) { try store.resolve("7:1") }
+    }
+}
+
+/// A sink that counts events without keeping them (so the engine numbers them as a recorder would).
+struct NullSinkCounting: EventSink {
+    static var isEnabled: Bool { true }
+    var count = 0
+    mutating func record(_ event: Event) { count += 1 }
+}

@@ -136,9 +136,9 @@ public final class IOPageTable<Sink: EventSink> {
 
     // MARK: - Tables
 
-    /// Id of the live table at `pa`.
+    /// Id of the live table at `pa`, or -1.
     @inline(__always)
-    func tableID(at pa: UInt64) -> Int {
+    public func tableID(at pa: UInt64) -> Int {
         let frame = Int(truncatingIfNeeded: (pa &- memory.base) >> 12)
         guard frame >= 0, frame < tableAtFrame.count else { return -1 }
         return Int(tableAtFrame[frame])
@@ -277,6 +277,18 @@ public final class IOPageTable<Sink: EventSink> {
         }
         if !isFreed && !tables.isEmpty { visit(root) }
         return out
+    }
+
+    /// Dirty cache lines in live tables.
+    public func dirtyLineCount() -> Int {
+        guard !coherentWalk else { return 0 }
+        var lines = Set<Int>()
+        for id in liveTablesInOrder() {
+            let t = tables[id]
+            let first = memory.line(of: t.pa), last = memory.line(of: t.pa + t.bytes - 1)
+            for l in first...last where memory.isDirty(line: l) { lines.insert(l) }
+        }
+        return lines.count
     }
 
     /// Number of descriptors in live tables the device cannot see as the CPU wrote them.

@@ -12,7 +12,8 @@ struct Pgstore: ParsableCommand {
         descriptors), 2 for usage and input errors.
         """,
         version: version,
-        subcommands: [DemoCommand.self, RunCommand.self, RecordCommand.self, RunsCommand.self, MigrateCommand.self]
+        subcommands: [DemoCommand.self, RunCommand.self, RecordCommand.self, RunsCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
+                      DumpCommand.self, DiffCommand.self, RestoreCommand.self, MigrateCommand.self]
     )
 }
 

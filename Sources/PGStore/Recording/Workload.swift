@@ -20,3 +20,15 @@ public struct WorkloadSource: Sendable {
         self.sha256 = sha256
     }
 }
+
+import Crypto
+
+extension WorkloadSource {
+    /// Hex SHA-256 of some bytes.
+    public static func sha256<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        SHA256.hash(data: Array(bytes)).map { b in
+            let s = String(b, radix: 16)
+            return b < 16 ? "0" + s : s
+        }.joined()
+    }
+}

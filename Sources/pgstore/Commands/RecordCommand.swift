@@ -44,11 +44,19 @@ struct RecordCommand: ParsableCommand {
     @Flag(name: .customLong("kernel-errors"), help: "Skip pgstore's checks of alignment, page sizes and address ranges in scripts.")
     var kernelErrors = false
 
+    @Option(name: .customLong("continue"), help: ArgumentHelp("Append the calls to this run (a restored one, say) instead of starting new runs.", valueName: "RUN"))
+    var continueRun: Int64?
+
+    @Option(name: .customLong("checkpoint-every"), help: "Write a checkpoint after this many events (at the next boundary between calls).")
+    var checkpointEvery: Int64 = RunRecording.defaultCheckpointEvery
+
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
         guard batch > 0 else { throw PgstoreError("--batch \(batch): must be at least 1") }
+        guard checkpointEvery > 0 else { throw PgstoreError("--checkpoint-every \(checkpointEvery): must be at least 1") }
         let workload = try WorkloadInput.load(path: input, generate: generate, from: from, lenient: lenient)
+        if let run = continueRun { return try continueRecording(run, workload: workload) }
         let merged = try options.resolve(workload.scriptConfig)
         let config = merged.applied(to: .default)
         let strategies = try Self.strategies(strategy, default: merged.strategy ?? .eager)
@@ -73,6 +81,7 @@ struct RecordCommand: ParsableCommand {
         for s in strategies {
             var recording = RunRecording(config: config, strategy: s, source: workload.source, pgstoreVersion: Pgstore.version)
             recording.batchSize = Int64(batch)
+            recording.checkpointEvery = checkpointEvery
             recording.failOnCallError = workload.isReplay
             recording.lenient = lenient
             if strategies.count > 1 { recording.snapshotSuffix = "/\(s.rawValue)" }
@@ -100,6 +109,32 @@ struct RecordCommand: ParsableCommand {
             if failed { break }
         }
         if failed { throw ExitCode(2) }
+    }
+
+    /// `--continue RUN`: the run's own configuration and strategy, from its last point.
+    func continueRecording(_ run: Int64, workload: WorkloadInput) throws {
+        if strategy != nil { throw PgstoreError("--continue \(run): the run keeps its strategy; restore into a new run to change it") }
+        let store = try Stores.write(database.path)
+        defer { store.close() }
+        let info = try Stores.run { try store.run(run) }
+        let geometry: Geometry
+        do { geometry = try Geometry(info.config) } catch { throw PgstoreError("run \(run): \(error.reason)") }
+        if !kernelErrors { try workload.validate(geometry: geometry) }
+        let steps = try workload.steps(geometry: geometry)
+        Interrupt.install()
+        var progress = Progress(label: info.strategy.rawValue)
+        let outcome = try Stores.run {
+            try store.continueRun(run, steps: steps, source: workload.source, pgstoreVersion: Pgstore.version, batchSize: Int64(batch),
+                                  lenient: lenient, failOnCallError: workload.isReplay,
+                                  progress: { progress.update(events: $0, calls: $1) }, shouldStop: { Interrupt.wasRequested })
+        }
+        progress.finish()
+        print(Self.summary(outcome, strategy: info.strategy))
+        if outcome.status == .failed {
+            FileHandle.standardError.write(Data("pgstore: run \(run) failed: \(workload.source.description):\(outcome.message ?? "")\n".utf8))
+            throw ExitCode(2)
+        }
+        if outcome.status == .incomplete { throw ExitCode(130) }
     }
 
     static func strategies(_ text: String?, default fallback: Strategy) throws -> [Strategy] {

@@ -58,7 +58,7 @@ enum RunJSON {
                                coherentWalk: e.coherentWalk, lineSize: e.config.lineSize, strategy: e.strategy.rawValue,
                                startLevel: g.startLevel, bitsPerLevel: g.bitsPerLevel, rootEntries: g.rootEntries,
                                pgsizeBitmap: hex(g.pgsizeBitmap)),
-            calls: calls, tables: tables(e), staleAtEnd: e.staleEntryCount())
+            calls: calls, tables: Self.tables(e), staleAtEnd: e.staleEntryCount())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         var data = try encoder.encode(doc)
@@ -68,21 +68,7 @@ enum RunJSON {
     }
 
     static func tables(_ e: IOPageTable<EventLog>) -> [TableJSON] {
-        e.liveTablesInOrder().map { id in
-            let t = e.tables[id]
-            var entries: [EntryJSON] = []
-            for i in 0..<t.entries {
-                let pte = e.entry(i, of: id)
-                guard pte != 0 else { continue }
-                let d = e.format.decode(pte, level: t.level)
-                let pa = t.pa + UInt64(i) * 8
-                let stale = e.memory.isStale(at: pa)
-                entries.append(EntryJSON(index: i, value: hex16(pte), type: d.kind.rawValue, output: hex(d.outputAddress),
-                                         attributes: d.attributes, stale: stale,
-                                         memory: stale ? hex16(e.memory.deviceValue(at: pa)) : nil))
-            }
-            return TableJSON(id: id, name: e.path(of: id), path: e.pathIndices(of: id), level: t.level, pa: hex(t.pa), entries: entries)
-        }
+        TablesJSON.tables(e)
     }
 
     static func callJSON(_ trace: CallTrace, engine e: IOPageTable<EventLog>) -> CallJSON {

@@ -1,0 +1,233 @@
+import GRDB
+import PGEngine
+
+/// What changed from one point to another.
+public struct HistoryDiff: Sendable {
+    public struct DescriptorChange: Sendable, Hashable {
+        public var table: String
+        public var index: Int
+        public var level: Int
+        public var iova: UInt64
+        public var size: UInt64
+        /// Values with table addresses replaced by the child's path (nil: no such entry).
+        public var old: UInt64
+        public var new: UInt64
+        public var oldChild: String?
+        public var newChild: String?
+    }
+
+    public enum MappingKind: String, Sendable { case mapped, unmapped, remapped, protection }
+
+    public struct MappingChange: Sendable, Hashable {
+        public var kind: MappingKind
+        public var iova: UInt64
+        public var size: UInt64
+        public var oldPA: UInt64?
+        public var newPA: UInt64?
+        public var oldAttributes: [String]
+        public var newAttributes: [String]
+    }
+
+    public var from: Point
+    public var to: Point
+    public var descriptors: [DescriptorChange]
+    public var mappings: [MappingChange]
+    /// Between the points, when they are in the same run.
+    public var cleanCalls: Int64?
+    public var linesCleaned: Int64?
+    public var invalidations: [String: Int64]?
+    public var dirtyLinesFrom: Int
+    public var dirtyLinesTo: Int
+    public var staleFrom: Int
+    public var staleTo: Int
+    /// Descriptor formatting for both sides (they share a configuration).
+    public var format: DescriptorFormat
+
+    public var isEmpty: Bool { descriptors.isEmpty && mappings.isEmpty }
+}
+
+extension HistoryStore {
+    /// The difference from `a` to `b`. In one run it looks only at the tables
+    /// the events between the points touched; across runs (which must share a
+    /// configuration) it compares the whole trees, matching tables by path.
+    public func diff(_ a: Point, _ b: Point) throws(StoreError) -> HistoryDiff {
+        let left = try reconstruct(a)
+        let right = try reconstruct(b)
+        guard left.run.sharesConfiguration(with: right.run) else {
+            throw StoreError(.invalid, path: path, "runs \(a.run) and \(b.run) have different table configurations "
+                + "(\(left.run.config.stage)/\(left.run.config.granule)/\(left.run.config.ias)/\(left.run.config.oas) vs "
+                + "\(right.run.config.stage)/\(right.run.config.granule)/\(right.run.config.ias)/\(right.run.config.oas)); a diff needs the same")
+        }
+        let ea = left.engine, eb = right.engine
+        var cleans: Int64?, lines: Int64?, invalidations: [String: Int64]?
+        var touchedTables: Set<Int>?
+        if a.run == b.run {
+            let lo = min(a.seq, b.seq), hi = max(a.seq, b.seq)
+            let touched = try read { db -> (Set<Int>, Int64, Int64, [String: Int64]) in
+                var t = Set<Int>()
+                for sql in ["SELECT DISTINCT tbl FROM writes WHERE run = ? AND seq > ? AND seq <= ?",
+                            "SELECT tbl FROM table_allocs WHERE run = ? AND seq > ? AND seq <= ?",
+                            "SELECT tbl FROM table_frees WHERE run = ? AND seq > ? AND seq <= ?"] {
+                    t.formUnion(try Int.fetchAll(db, sql: sql, arguments: [a.run, lo, hi]))
+                }
+                let c = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(lines), 0) AS l FROM cleans WHERE run = ? AND seq > ? AND seq <= ? AND reason = 0",
+                                         arguments: [a.run, lo, hi])!
+                var inv: [String: Int64] = [:]
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT k.name AS name, count(t.op) AS n FROM tlb_op_kinds k
+                    LEFT JOIN tlb_ops t ON t.op = k.code AND t.run = ? AND t.seq > ? AND t.seq <= ? GROUP BY k.code
+                    """, arguments: [a.run, lo, hi]) {
+                    inv[row["name"]] = row["n"]
+                }
+                return (t, c["n"], c["l"], inv)
+            }
+            touchedTables = touched.0
+            cleans = touched.1
+            lines = touched.2
+            invalidations = touched.3
+        }
+        let descriptors = HistoryDiff.descriptorChanges(ea, eb, tables: touchedTables)
+        let spans = touchedTables.map { ids in HistoryDiff.spans(of: ids, in: [ea, eb]) }
+        let mappings = HistoryDiff.mappingChanges(ea, eb, spans: spans)
+        return HistoryDiff(from: a, to: b, descriptors: descriptors, mappings: mappings, cleanCalls: cleans, linesCleaned: lines,
+                           invalidations: invalidations, dirtyLinesFrom: ea.dirtyLineCount(), dirtyLinesTo: eb.dirtyLineCount(),
+                           staleFrom: ea.staleEntryCount(), staleTo: eb.staleEntryCount(), format: ea.format)
+    }
+}
+
+extension HistoryDiff {
+    /// Entries by table path, with table descriptors normalised to their child's path.
+    static func entries(of engine: IOPageTable<NullSink>, tables ids: Set<Int>?) -> [String: (level: Int, iovaBase: UInt64, values: [Int: (UInt64, String?)])] {
+        var out: [String: (level: Int, iovaBase: UInt64, values: [Int: (UInt64, String?)])] = [:]
+        let live = engine.liveTablesInOrder()
+        for id in live where ids?.contains(id) ?? true {
+            let t = engine.tables[id]
+            var values: [Int: (UInt64, String?)] = [:]
+            for i in 0..<t.entries {
+                let pte = engine.entry(i, of: id)
+                guard pte != 0 else { continue }
+                if DescriptorFormat.isTable(pte, level: t.level) {
+                    let child = engine.tableID(at: engine.format.outputAddress(pte))
+                    values[i] = (pte & ~DescriptorBits.addressMask, child >= 0 ? engine.path(of: child) : "?")
+                } else {
+                    values[i] = (pte, nil)
+                }
+            }
+            out[engine.path(of: id)] = (t.level, t.iovaBase, values)
+        }
+        return out
+    }
+
+    static func descriptorChanges(_ a: IOPageTable<NullSink>, _ b: IOPageTable<NullSink>, tables ids: Set<Int>?) -> [DescriptorChange] {
+        // Tables touched in the range may be reached through untouched parents; include the paths either side knows.
+        let ea = entries(of: a, tables: ids), eb = entries(of: b, tables: ids)
+        var out: [DescriptorChange] = []
+        for path in Set(ea.keys).union(eb.keys).sorted(by: pathOrder) {
+            let left = ea[path], right = eb[path]
+            let level = left?.level ?? right!.level
+            let base = left?.iovaBase ?? right!.iovaBase
+            let size = a.geometry.blockSize(level)
+            let indices = Set(left?.values.keys.map { $0 } ?? []).union(right?.values.keys.map { $0 } ?? []).sorted()
+            for i in indices {
+                let o = left?.values[i], n = right?.values[i]
+                if o?.0 == n?.0 && o?.1 == n?.1 { continue }
+                out.append(DescriptorChange(table: path, index: i, level: level, iova: base &+ UInt64(i) &* size, size: size,
+                                            old: o?.0 ?? 0, new: n?.0 ?? 0, oldChild: o?.1, newChild: n?.1))
+            }
+        }
+        return out
+    }
+
+    /// Orders paths as the tree does: by their numeric components.
+    static func pathOrder(_ x: String, _ y: String) -> Bool {
+        let a = x.split(separator: "/").map { Int($0.drop(while: { $0 == "L" })) ?? 0 }
+        let b = y.split(separator: "/").map { Int($0.drop(while: { $0 == "L" })) ?? 0 }
+        return a.lexicographicallyPrecedes(b)
+    }
+
+    /// The IOVA spans of the given tables (as either engine knows them), merged.
+    static func spans(of ids: Set<Int>, in engines: [IOPageTable<NullSink>]) -> [(UInt64, UInt64)] {
+        var raw: [(UInt64, UInt64)] = []
+        for id in ids {
+            guard let e = engines.first(where: { id < $0.tables.count }) else { continue }
+            let t = e.tables[id]
+            let span = UInt64(t.entries) << UInt64(e.geometry.shift(t.level))
+            raw.append((t.iovaBase, t.iovaBase &+ span &- 1))
+        }
+        raw.sort { $0.0 < $1.0 }
+        var merged: [(UInt64, UInt64)] = []
+        for s in raw {
+            if let last = merged.last, s.0 <= last.1 &+ 1, last.1 != .max {
+                merged[merged.count - 1].1 = max(last.1, s.1)
+            } else {
+                merged.append(s)
+            }
+        }
+        return merged
+    }
+
+    struct Leaf { var iova: UInt64; var size: UInt64; var pa: UInt64; var pte: UInt64; var level: Int }
+
+    struct LeafCollector: RangeVisitor {
+        let engine: IOPageTable<NullSink>
+        var leaves: [Leaf] = []
+        mutating func run(table: Int, level: Int, index: Int, count: Int) {
+            let t = engine.tables[table]
+            let size = engine.geometry.blockSize(level)
+            for i in index..<(index + count) {
+                let pte = engine.entry(i, of: table)
+                guard DescriptorFormat.isLeaf(pte, level: level) else { continue }
+                leaves.append(Leaf(iova: t.iovaBase &+ UInt64(i) &* size, size: size, pa: engine.format.outputAddress(pte), pte: pte, level: level))
+            }
+        }
+    }
+
+    static func leaves(_ e: IOPageTable<NullSink>, spans: [(UInt64, UInt64)]?) -> [Leaf] {
+        var c = LeafCollector(engine: e)
+        let ranges = spans ?? [(0, (UInt64(1) << UInt64(e.geometry.ias)) - 1)]
+        for (lo, hi) in ranges { e.walk(iova: lo, size: hi &- lo &+ 1, visitor: &c) }
+        return c.leaves
+    }
+
+    static func mappingChanges(_ a: IOPageTable<NullSink>, _ b: IOPageTable<NullSink>, spans: [(UInt64, UInt64)]?) -> [MappingChange] {
+        let la = leaves(a, spans: spans), lb = leaves(b, spans: spans)
+        // Sweep the boundaries of both leaf lists.
+        var cuts = Set<UInt64>()
+        for l in la + lb { cuts.insert(l.iova); cuts.insert(l.iova &+ l.size) }
+        let points = cuts.sorted()
+        var ia = 0, ib = 0
+        var out: [MappingChange] = []
+        let attrMask = ~(DescriptorBits.addressMask | DescriptorBits.typeMask)
+        func at(_ list: [Leaf], _ i: inout Int, _ x: UInt64) -> Leaf? {
+            while i < list.count && list[i].iova &+ list[i].size <= x { i += 1 }
+            guard i < list.count, list[i].iova <= x else { return nil }
+            return list[i]
+        }
+        for (k, start) in points.enumerated() where k + 1 < points.count {
+            let end = points[k + 1]
+            let oa = at(la, &ia, start), ob = at(lb, &ib, start)
+            let paA = oa.map { $0.pa &+ (start &- $0.iova) }, paB = ob.map { $0.pa &+ (start &- $0.iova) }
+            let kind: MappingKind
+            switch (oa, ob) {
+            case (nil, nil): continue
+            case (nil, _?): kind = .mapped
+            case (_?, nil): kind = .unmapped
+            case (let x?, let y?):
+                if paA != paB { kind = .remapped } else if x.pte & attrMask != y.pte & attrMask { kind = .protection } else { continue }
+            }
+            let attrsA = oa.map { a.format.decode($0.pte, level: $0.level).attributes } ?? []
+            let attrsB = ob.map { b.format.decode($0.pte, level: $0.level).attributes } ?? []
+            if var last = out.last, last.kind == kind, last.iova &+ last.size == start,
+               last.oldAttributes == attrsA, last.newAttributes == attrsB,
+               (last.oldPA == nil) == (paA == nil), (last.newPA == nil) == (paB == nil),
+               last.oldPA.map({ $0 &+ last.size }) == paA, last.newPA.map({ $0 &+ last.size }) == paB {
+                last.size &+= end &- start
+                out[out.count - 1] = last
+            } else {
+                out.append(MappingChange(kind: kind, iova: start, size: end &- start, oldPA: paA, newPA: paB,
+                                         oldAttributes: attrsA, newAttributes: attrsB))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+import PGEngine
+
+extension HistoryStore {
+    /// The state at `point` as the start of a new run in `target` (which may be
+    /// this file). History is never rewritten. The point must lie between calls.
+    public func restore(_ point: Point, into target: HistoryStore, strategy override: Strategy?) throws(StoreError) -> Int64 {
+        let (info, engine, open) = try reconstruct(point)
+        if let call = open.first {
+            throw StoreError(.invalid, path: path, "point \(point) is inside call \(call.seq) (\(call.kind.rawValue)); restore from a point between calls")
+        }
+        var state = engine.captureState()
+        state.seq = 0
+        let strategy = override ?? info.strategy
+        var recording = RunRecording(config: info.config, strategy: strategy,
+                                     source: WorkloadSource(kind: .restore, description: "\(path) at \(point)",
+                                                            sha256: HistoryStore.digest(StateCodec.encode(state))),
+                                     pgstoreVersion: info.pgstoreVersion)
+        recording.initialState = state
+        recording.parent = (point.run, point.seq)
+        let outcome = try recording.record(into: target, steps: [WorkloadStep]())
+        return outcome.run
+    }
+
+    /// Appends `steps` to an existing run, from its last point.
+    public func continueRun<Steps: Sequence>(_ run: Int64, steps: Steps, source: WorkloadSource, pgstoreVersion: String,
+                                             batchSize: Int64, lenient: Bool, failOnCallError: Bool,
+                                             progress: (Int64, Int64) -> Void = { _, _ in },
+                                             shouldStop: () -> Bool = { false }) throws(StoreError) -> RunRecording.Outcome
+    where Steps.Element == WorkloadStep {
+        let info = try self.run(run)
+        if info.effectiveStatus == .running {
+            throw StoreError(.invalid, path: path, "run \(run) is still being recorded by process \(info.recorderPID ?? 0)")
+        }
+        let last = try lastSeq(of: run)
+        let (_, engine, open) = try reconstruct(Point(run: run, seq: last))
+        if let call = open.first {
+            throw StoreError(.invalid, path: path, "run \(run) ends inside call \(call.seq) (\(call.kind.rawValue)); it cannot be continued")
+        }
+        var recording = RunRecording(config: info.config, strategy: info.strategy, source: source, pgstoreVersion: pgstoreVersion)
+        recording.existingRun = run
+        recording.initialState = engine.captureState()
+        recording.writeInitialCheckpoint = true
+        recording.initialCalls = info.calls
+        recording.batchSize = batchSize
+        recording.lenient = lenient
+        recording.failOnCallError = failOnCallError
+        return try recording.record(into: self, steps: steps, progress: progress, shouldStop: shouldStop)
+    }
+
+    static func digest(_ bytes: [UInt8]) -> String {
+        WorkloadSource.sha256(bytes)
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import PGEngine
+import PGStore
+
+/// `pgstore dump`: the tables at a point.
+struct DumpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Print the page tables at a point, as a tree from the root.",
+        discussion: """
+        Each non-empty entry is decoded: leaves with the IOVA range they map, output address and \
+        attributes (in the vocabulary of arm64 ptdump: RW/ro, NX, SHD, AF, NG, MEM/NORMAL...), table \
+        descriptors with the table they point to. Entries on a dirty cache line are marked `dirty`; \
+        entries the device would read differently from the CPU are marked STALE with what memory holds.
+        """
+    )
+
+    @OptionGroup var database: DatabaseOption
+
+    @Argument(help: "The point (default: latest).")
+    var point: String = "latest"
+
+    @Option(help: "Output format: text or json.")
+    var format: RunCommand.OutputFormat = .text
+
+    @Option(help: "Whose values to show: cpu (what the CPU wrote) or memory (what the SMMU reads).")
+    var view: View = .cpu
+
+    enum View: String, ExpressibleByArgument, CaseIterable { case cpu, memory }
+
+    func run() throws {
+        let store = try Stores.read(database.path)
+        defer { store.close() }
+        let (p, info, engine) = try Stores.run { () throws -> (Point, RunInfo, IOPageTable<NullSink>) in
+            let p = try store.resolve(point)
+            let r = try store.reconstruct(p)
+            return (p, r.run, r.engine)
+        }
+        switch format {
+        case .json:
+            let tables = TablesJSON.tables(engine, memoryView: view == .memory)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            var data = try encoder.encode(DumpJSON(run: info.id, seq: p.seq, strategy: info.strategy.rawValue, view: view.rawValue, tables: tables))
+            data.append(10)
+            FileHandle.standardOutput.write(data)
+        case .text:
+            var out = OutputBuffer()
+            out.lines(TreeDump.lines(engine, header: "run \(info.id) (\(info.strategy), \(RunsCommand.describe(info.config))) at seq \(p.seq)",
+                                     memoryView: view == .memory))
+            out.flush()
+        }
+    }
+
+    struct DumpJSON: Encodable {
+        var run: Int64
+        var seq: Int64
+        var strategy: String
+        var view: String
+        var tables: [RunJSON.TableJSON]
+    }
+}

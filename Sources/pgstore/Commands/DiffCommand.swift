@@ -45,7 +45,7 @@ struct DiffCommand: ParsableCommand {
             out.flush()
         case .json:
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             var data = try encoder.encode(DiffJSON(diff, level: level))
             data.append(10)
             FileHandle.standardOutput.write(data)

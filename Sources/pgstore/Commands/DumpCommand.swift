@@ -41,7 +41,7 @@ struct DumpCommand: ParsableCommand {
         case .json:
             let tables = TablesJSON.tables(engine, memoryView: view == .memory)
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             var data = try encoder.encode(DumpJSON(run: info.id, seq: p.seq, strategy: info.strategy.rawValue, view: view.rawValue, tables: tables))
             data.append(10)
             FileHandle.standardOutput.write(data)

@@ -60,7 +60,7 @@ enum RunJSON {
                                pgsizeBitmap: hex(g.pgsizeBitmap)),
             calls: calls, tables: Self.tables(e), staleAtEnd: e.staleEntryCount())
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(doc)
         data.append(10)
         FileHandle.standardOutput.write(data)

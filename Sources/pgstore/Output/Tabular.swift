@@ -59,7 +59,7 @@ struct Tabular {
             let objects = rows.map { row in
                 Dictionary(uniqueKeysWithValues: zip(columns, row.map(\.json)))
             }
-            let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data("[]".utf8)
+            let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("[]".utf8)
             return String(decoding: data, as: UTF8.self)
         }
     }

@@ -49,6 +49,11 @@ let package = Package(
             dependencies: ["PGEngine"],
             path: "Benchmarks/EngineBench"
         ),
+        .executableTarget(
+            name: "pgstore-bench-timetravel",
+            dependencies: ["PGEngine", "PGStore"],
+            path: "Benchmarks/TimeTravelBench"
+        ),
         .testTarget(
             name: "PGEngineTests",
             dependencies: ["PGEngine"]

@@ -29,36 +29,56 @@ public struct StrategySummary: Sendable, Hashable {
 }
 
 extension HistoryStore {
-    /// The summary of one run, computed from its rows.
+    /// The summary of one run, read through the `strategy_summary` view (docs/SCHEMA.md).
     public func summary(of run: Int64) throws(StoreError) -> StrategySummary {
         let info = try self.run(run)
-        return try read { db in
-            func one(_ sql: String) throws -> Int64 { try Int64.fetchOne(db, sql: sql, arguments: [run]) ?? 0 }
-            let perLine = try Row.fetchOne(db, sql: """
-                WITH RECURSIVE line(tbl, n, last) AS (
-                    SELECT tbl, first_line, first_line + lines - 1 FROM cleans WHERE run = ?1 AND reason = 0
-                    UNION ALL
-                    SELECT tbl, n + 1, last FROM line WHERE n < last
-                ), per AS (SELECT count(*) AS times FROM line GROUP BY tbl, n)
-                SELECT count(*) AS distinct_lines, coalesce(max(times), 0) AS max_times FROM per
-                """, arguments: [run])
-            return StrategySummary(
-                run: run, strategy: info.strategy.rawValue,
-                calls: try one("SELECT count(*) FROM calls WHERE run = ? AND depth = 0"),
-                descriptorWrites: try one("SELECT count(*) FROM writes WHERE run = ?"),
-                cleanCalls: try one("SELECT count(*) FROM cleans WHERE run = ? AND reason = 0"),
-                linesCleaned: try one("SELECT coalesce(sum(lines), 0) FROM cleans WHERE run = ? AND reason = 0"),
-                distinctLines: perLine?["distinct_lines"] ?? 0,
-                maxCleansPerLine: perLine?["max_times"] ?? 0,
-                mappedBytes: try one("SELECT coalesce(sum(value), 0) FROM calls WHERE run = ? AND depth = 0 AND kind IN (6, 7) AND ret = 0"),
-                pageSize: Int64(info.config.granule.bytes),
-                flushAll: try one("SELECT count(*) FROM tlb_ops WHERE run = ? AND op = 0"),
-                flushWalk: try one("SELECT count(*) FROM tlb_ops WHERE run = ? AND op = 1"),
-                leafInvalidations: try one("SELECT count(*) FROM tlb_ops WHERE run = ? AND op = 2"),
-                addPage: try one("SELECT count(*) FROM tlb_ops WHERE run = ? AND op = 3"),
-                staleDescriptors: try one("SELECT count(*) FROM exposures WHERE run = ?"),
-                staleReads: try one("SELECT count(*) FROM accesses WHERE run = ? AND stale_read = 1"),
-                staleTLBHits: try one("SELECT count(*) FROM accesses WHERE run = ? AND stale_tlb = 1"))
+        let found = try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM strategy_summary WHERE run = ?", arguments: [run])
+        }
+        guard let r = found else { throw StoreError(.notFound, path: path, "has no run \(run)") }
+        let lines: Int64 = r["lines_cleaned"], redundant: Int64 = r["redundant_lines"]
+        let maxPerLine = try read { db in
+            try Int64.fetchOne(db, sql: "SELECT coalesce(max(cleans), 0) FROM line_cleans WHERE run = ?", arguments: [run]) ?? 0
+        }
+        return StrategySummary(
+            run: run, strategy: info.strategy.rawValue, calls: r["calls"], descriptorWrites: r["descriptor_writes"],
+            cleanCalls: r["clean_calls"], linesCleaned: lines, distinctLines: lines - redundant, maxCleansPerLine: maxPerLine,
+            mappedBytes: (r["mapped_pages"] as Int64) * Int64(info.config.granule.bytes), pageSize: Int64(info.config.granule.bytes),
+            flushAll: r["tlb_flush_all"], flushWalk: r["tlb_flush_walk"], leafInvalidations: r["tlb_inv_range"], addPage: r["tlb_add_page"],
+            staleDescriptors: r["stale_descriptors"], staleReads: r["stale_reads"], staleTLBHits: r["stale_tlb_hits"])
+    }
+
+    /// Every finding of a run (or of every run), in order.
+    public func findings(run: Int64?, through seq: Int64? = nil) throws(StoreError) -> [Finding] {
+        try read { db in
+            var sql = "SELECT * FROM findings"
+            var args: StatementArguments = []
+            if let run {
+                sql += " WHERE run = ?"
+                args += [run]
+                if let seq {
+                    sql += " AND seq <= ?"
+                    args += [seq]
+                }
+            }
+            sql += " ORDER BY run, seq"
+            return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
+                Finding(run: row["run"], seq: row["seq"], call: row["call"], kind: row["kind"], iova: row["iova"],
+                        table: row["tbl"], index: row["idx"], cpu: row["cpu"], memory: row["memory"])
+            }
         }
     }
+}
+
+/// A stale descriptor, stale read or stale TLB hit.
+public struct Finding: Sendable, Hashable {
+    public var run: Int64
+    public var seq: Int64
+    public var call: Int64
+    public var kind: String
+    public var iova: String
+    public var table: Int64?
+    public var index: Int64?
+    public var cpu: String?
+    public var memory: String?
 }

@@ -106,9 +106,9 @@ SELECT r.id AS run, r.strategy,
        (SELECT coalesce(sum(lines), 0) FROM cleans c WHERE c.run = r.id AND c.reason = 0) AS lines_cleaned,
        (SELECT coalesce(sum(lines), 0) FROM cleans c WHERE c.run = r.id AND c.reason = 0)
          - (SELECT count(*) FROM (SELECT DISTINCT tbl, line FROM clean_lines l WHERE l.run = r.id AND l.reason = 0)) AS redundant_lines,
-       (SELECT coalesce(sum(value), 0) FROM calls c WHERE c.run = r.id AND c.depth = 0 AND c.kind IN (6, 7) AND c.ret = 0) / r.granule AS mapped_pages,
+       (SELECT coalesce(sum(value), 0) FROM calls c WHERE c.run = r.id AND c.depth = 0 AND c.kind IN (1, 6, 7) AND c.ret = 0) / r.granule AS mapped_pages,
        round(CAST((SELECT coalesce(sum(lines), 0) FROM cleans c WHERE c.run = r.id AND c.reason = 0) AS REAL)
-             / max(1, (SELECT coalesce(sum(value), 0) FROM calls c WHERE c.run = r.id AND c.depth = 0 AND c.kind IN (6, 7) AND c.ret = 0) / r.granule), 4)
+             / max(1, (SELECT coalesce(sum(value), 0) FROM calls c WHERE c.run = r.id AND c.depth = 0 AND c.kind IN (1, 6, 7) AND c.ret = 0) / r.granule), 4)
          AS lines_per_mapped_page,
        (SELECT count(*) FROM tlb_ops t WHERE t.run = r.id AND t.op = 0) AS tlb_flush_all,
        (SELECT count(*) FROM tlb_ops t WHERE t.run = r.id AND t.op = 1) AS tlb_flush_walk,

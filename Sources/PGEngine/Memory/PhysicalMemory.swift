@@ -116,14 +116,15 @@ public struct PhysicalMemory: Sendable {
 
     /// Replaces the contents (a checkpoint's), growing as needed.
     mutating func load(cpu newCPU: [UInt64], memory newMemory: [UInt64], dirty newDirty: [UInt64]) {
-        cpu = []
-        memory = []
-        dirty = []
-        grow(toBytes: UInt64(newCPU.count) * 8)
-        cpu.replaceSubrange(0..<newCPU.count, with: newCPU)
-        if !coherent {
-            memory.replaceSubrange(0..<newMemory.count, with: newMemory)
-            dirty.replaceSubrange(0..<newDirty.count, with: newDirty)
+        cpu = newCPU
+        if coherent {
+            memory = []
+            dirty = []
+        } else {
+            memory = newMemory
+            dirty = newDirty
+            let lines = cpu.count / wordsPerLine
+            if dirty.count < (lines + 63) / 64 { dirty.append(contentsOf: repeatElement(0, count: (lines + 63) / 64 - dirty.count)) }
         }
     }
 

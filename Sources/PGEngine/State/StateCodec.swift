@@ -73,12 +73,14 @@ public enum StateCodec {
             freeLists[size] = list
         }
         let words = try r.count()
-        let cpu = try r.sparse(count: words, fill: { _ in 0 })
+        var cpu = [UInt64](repeating: 0, count: words)
+        try r.applySparse(to: &cpu)
         var memory: [UInt64] = [], dirty: [UInt64] = []
         if try r.byte() == 1 {
-            memory = try r.sparse(count: words, fill: { cpu[$0] })
-            let dirtyWords = try r.count()
-            dirty = try r.sparse(count: dirtyWords, fill: { _ in 0 })
+            memory = cpu
+            try r.applySparse(to: &memory)
+            dirty = [UInt64](repeating: 0, count: try r.count())
+            try r.applySparse(to: &dirty)
         }
         var leaves: [UInt64: TLB.Leaf] = [:]
         for _ in 0..<(try r.count()) {
@@ -163,16 +165,15 @@ public enum StateCodec {
             guard v <= UInt64(bytes.count) * 8 + (1 << 24) else { throw DecodeError(description: "implausible count in checkpoint") }
             return Int(v)
         }
-        mutating func sparse(count: Int, fill: (Int) -> UInt64) throws(DecodeError) -> [UInt64] {
-            var out = (0..<count).map(fill)
+        /// Overwrites the words a sparse list names.
+        mutating func applySparse(to out: inout [UInt64]) throws(DecodeError) {
             let n = try self.count()
             var i = 0
             for _ in 0..<n {
                 i += Int(try varint())
-                guard i < count else { throw DecodeError(description: "sparse index out of range in checkpoint") }
+                guard i < out.count else { throw DecodeError(description: "sparse index out of range in checkpoint") }
                 out[i] = try varint()
             }
-            return out
         }
     }
 }

@@ -13,7 +13,7 @@ public struct RunRecording {
     /// Write a checkpoint once this many events have passed since the last one
     /// (at the next boundary between top-level calls), and one at the end.
     public var checkpointEvery: Int64 = RunRecording.defaultCheckpointEvery
-    public static let defaultCheckpointEvery: Int64 = 100_000
+    public static let defaultCheckpointEvery: Int64 = 50_000
     /// Suffix for snapshot names when several strategies record the same workload.
     public var snapshotSuffix: String = ""
     /// When a replayed call fails (ftrace), fail the run; with `lenient`, count it and go on.

@@ -1,78 +1,84 @@
 import GRDB
+import GRDBSQLite
 import PGEngine
 
-/// Reads a run's events back from its tables, in order.
+/// Reads a run's events back from its tables, in order. Reconstruction spends
+/// its time here, so it steps SQLite statements directly and reads columns by
+/// position.
 enum EventReader {
     /// Events of `run` with `after < seq <= through`.
     static func events(run: Int64, after: Int64, through: Int64, db: Database) throws -> [Event] {
+        guard let connection = db.sqliteConnection else { return [] }
         var out: [Event] = []
-        let args: StatementArguments = [run, after, through]
-        func u(_ row: Row, _ col: String) -> UInt64 { UInt64(bitPattern: row[col] as Int64) }
-        func each(_ sql: String, _ body: (Row) -> Event) throws {
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
-            while let row = try rows.next() { out.append(body(row)) }
-        }
-        try each("SELECT * FROM calls WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let kind = CallKind(code: r["kind"]) ?? .access
-            let prot = Prot(rawValue: r["prot"])
-            let call = Call(kind: kind, iova: u(r, "iova"), paddr: u(r, "paddr"), size: u(r, "size"), count: u(r, "count"), prot: prot)
-            return Event(seq: u(r, "seq"), call: u(r, "parent"), payload: .callBegin(call))
-        }
-        try each("SELECT * FROM calls WHERE run = ? AND end_seq > ? AND end_seq <= ?") { r in
-            let kind = CallKind(code: r["kind"]) ?? .access
-            let ret: Int64 = r["ret"]
-            return Event(seq: u(r, "end_seq"), call: u(r, "seq"), payload: .callEnd(kind, CallResult(ret: ret, value: u(r, "value"))))
-        }
-        try each("SELECT * FROM writes WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let table: Int = r["tbl"], index: Int = r["idx"], level: Int = r["level"]
-            return Event(seq: u(r, "seq"), call: u(r, "call"),
-                         payload: .write(table: table, index: index, level: level, iova: u(r, "iova"), old: u(r, "old"), new: u(r, "new")))
-        }
-        try each("SELECT * FROM cleans WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let table: Int = r["tbl"], index: Int = r["idx"], count: Int = r["count"]
-            let first: Int = r["first_line"], lines: Int = r["lines"], already: Int = r["already_clean"]
-            let reason: CleanReason = CleanReason(rawValue: r["reason"]) ?? .descriptors
-            return Event(seq: u(r, "seq"), call: u(r, "call"),
-                         payload: .clean(table: table, index: index, count: count, firstLine: first, lines: lines,
-                                         alreadyClean: already, reason: reason))
-        }
-        try each("SELECT * FROM tlb_ops WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let op: Int = r["op"]
-            let payload: EventPayload
-            switch op {
-            case 3: payload = .addPage(iova: u(r, "iova"), granule: u(r, "granule"))
-            case 0: payload = .invalidate(kind: .all, iova: u(r, "iova"), size: u(r, "size"), granule: u(r, "granule"))
-            case 1: payload = .invalidate(kind: .walk, iova: u(r, "iova"), size: u(r, "size"), granule: u(r, "granule"))
-            default: payload = .invalidate(kind: .leaf, iova: u(r, "iova"), size: u(r, "size"), granule: u(r, "granule"))
+        func each(_ sql: String, _ body: (OpaquePointer) -> Event) throws {
+            var stmt: OpaquePointer?
+            guard sqlite3_prepare_v2(connection, sql, -1, &stmt, nil) == SQLITE_OK, let s = stmt else {
+                throw StoreError(.sqlite, path: "", "reading events: \(String(cString: sqlite3_errmsg(connection)))")
             }
-            return Event(seq: u(r, "seq"), call: u(r, "call"), payload: payload)
+            defer { sqlite3_finalize(s) }
+            sqlite3_bind_int64(s, 1, run)
+            sqlite3_bind_int64(s, 2, after)
+            sqlite3_bind_int64(s, 3, through)
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { return }
+                guard rc == SQLITE_ROW else {
+                    throw StoreError(.sqlite, path: "", "reading events: \(String(cString: sqlite3_errmsg(connection)))")
+                }
+                out.append(body(s))
+            }
         }
-        try each("SELECT * FROM table_allocs WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let parent: Int = r["parent"], id: Int = r["tbl"], level: Int = r["level"], parentIndex: Int = r["parent_index"]
-            let info = TableInfo(id: id, pa: u(r, "pa"), bytes: u(r, "bytes"), allocBytes: u(r, "alloc_bytes"), level: level,
-                                 parent: parent < 0 ? nil : parent, parentIndex: parentIndex, iovaBase: u(r, "iova_base"))
-            return Event(seq: u(r, "seq"), call: u(r, "call"), payload: .tableAlloc(info))
+        @inline(__always) func i(_ s: OpaquePointer, _ c: Int32) -> Int { Int(sqlite3_column_int64(s, c)) }
+        @inline(__always) func u(_ s: OpaquePointer, _ c: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(s, c)) }
+
+        try each("SELECT seq, parent, kind, iova, paddr, size, count, prot FROM calls WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+            let call = Call(kind: CallKind(code: i(s, 2)) ?? .access, iova: u(s, 3), paddr: u(s, 4), size: u(s, 5), count: u(s, 6),
+                            prot: Prot(rawValue: i(s, 7)))
+            return Event(seq: u(s, 0), call: u(s, 1), payload: .callBegin(call))
         }
-        try each("SELECT * FROM table_frees WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let table: Int = r["tbl"]
-            return Event(seq: u(r, "seq"), call: u(r, "call"), payload: .tableFree(table: table))
+        try each("SELECT end_seq, seq, kind, ret, value FROM calls WHERE run = ?1 AND end_seq > ?2 AND end_seq <= ?3") { s in
+            Event(seq: u(s, 0), call: u(s, 1),
+                  payload: .callEnd(CallKind(code: i(s, 2)) ?? .access, CallResult(ret: sqlite3_column_int64(s, 3), value: u(s, 4))))
         }
-        try each("SELECT * FROM accesses WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let outcome: AccessOutcome = AccessOutcome(rawValue: r["outcome"]) ?? .translated
-            let isWrite: Bool = r["is_write"]
-            let tlbHit: Bool = r["tlb_hit"]
-            let staleRead: Bool = r["stale_read"]
-            let staleTLB: Bool = r["stale_tlb"]
-            let staleTable: Int = r["stale_tbl"]
-            let staleIndex: Int = r["stale_idx"]
-            let a = AccessRecord(iova: u(r, "iova"), write: isWrite, outcome: outcome, pa: u(r, "pa"), tlbHit: tlbHit,
-                                 staleRead: staleRead, staleTLB: staleTLB, staleTable: staleTable, staleIndex: staleIndex,
-                                 staleCPUValue: u(r, "stale_cpu"), staleMemoryValue: u(r, "stale_memory"))
-            return Event(seq: u(r, "seq"), call: u(r, "call"), payload: .access(a))
+        try each("SELECT seq, call, tbl, idx, level, iova, old, new FROM writes WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+            Event(seq: u(s, 0), call: u(s, 1),
+                  payload: .write(table: i(s, 2), index: i(s, 3), level: i(s, 4), iova: u(s, 5), old: u(s, 6), new: u(s, 7)))
         }
-        try each("SELECT * FROM warnings WHERE run = ? AND seq > ? AND seq <= ?") { r in
-            let warning: Warning = Warning(rawValue: r["code"]) ?? .badPageSize
-            return Event(seq: u(r, "seq"), call: u(r, "call"), payload: .warn(warning))
+        try each("SELECT seq, call, tbl, idx, count, first_line, lines, already_clean, reason FROM cleans WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+            Event(seq: u(s, 0), call: u(s, 1),
+                  payload: .clean(table: i(s, 2), index: i(s, 3), count: i(s, 4), firstLine: i(s, 5), lines: i(s, 6),
+                                  alreadyClean: i(s, 7), reason: CleanReason(rawValue: UInt8(truncatingIfNeeded: i(s, 8))) ?? .descriptors))
+        }
+        try each("SELECT seq, call, op, iova, size, granule FROM tlb_ops WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+            let payload: EventPayload
+            switch i(s, 2) {
+            case 3: payload = .addPage(iova: u(s, 3), granule: u(s, 5))
+            case 0: payload = .invalidate(kind: .all, iova: u(s, 3), size: u(s, 4), granule: u(s, 5))
+            case 1: payload = .invalidate(kind: .walk, iova: u(s, 3), size: u(s, 4), granule: u(s, 5))
+            default: payload = .invalidate(kind: .leaf, iova: u(s, 3), size: u(s, 4), granule: u(s, 5))
+            }
+            return Event(seq: u(s, 0), call: u(s, 1), payload: payload)
+        }
+        try each("SELECT seq, call, tbl, pa, bytes, alloc_bytes, level, parent, parent_index, iova_base FROM table_allocs WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+            let parent = i(s, 7)
+            let info = TableInfo(id: i(s, 2), pa: u(s, 3), bytes: u(s, 4), allocBytes: u(s, 5), level: i(s, 6),
+                                 parent: parent < 0 ? nil : parent, parentIndex: i(s, 8), iovaBase: u(s, 9))
+            return Event(seq: u(s, 0), call: u(s, 1), payload: .tableAlloc(info))
+        }
+        try each("SELECT seq, call, tbl FROM table_frees WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+            Event(seq: u(s, 0), call: u(s, 1), payload: .tableFree(table: i(s, 2)))
+        }
+        try each("""
+            SELECT seq, call, iova, is_write, outcome, pa, tlb_hit, stale_read, stale_tlb, stale_tbl, stale_idx, stale_cpu, stale_memory
+            FROM accesses WHERE run = ?1 AND seq > ?2 AND seq <= ?3
+            """) { s in
+            let a = AccessRecord(iova: u(s, 2), write: i(s, 3) != 0, outcome: AccessOutcome(rawValue: UInt8(truncatingIfNeeded: i(s, 4))) ?? .translated,
+                                 pa: u(s, 5), tlbHit: i(s, 6) != 0, staleRead: i(s, 7) != 0, staleTLB: i(s, 8) != 0,
+                                 staleTable: i(s, 9), staleIndex: i(s, 10), staleCPUValue: u(s, 11), staleMemoryValue: u(s, 12))
+            return Event(seq: u(s, 0), call: u(s, 1), payload: .access(a))
+        }
+        try each("SELECT seq, call, code FROM warnings WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+            Event(seq: u(s, 0), call: u(s, 1), payload: .warn(Warning(rawValue: UInt8(truncatingIfNeeded: i(s, 2))) ?? .badPageSize))
         }
         out.sort { $0.seq < $1.seq }
         return out

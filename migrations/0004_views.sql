@@ -5,6 +5,8 @@
 -- Indexes for per-entry history and per-line questions.
 CREATE INDEX writes_by_entry ON writes(run, tbl, idx, seq);
 CREATE INDEX calls_by_kind ON calls(run, kind, depth);
+-- Reconstruction reads the calls that end within a range of events.
+CREATE INDEX calls_by_end ON calls(run, end_seq);
 
 -- Descriptor writes, decoded: addresses in hex, the IOVA range the entry
 -- translates, the descriptor's type, output address and attributes.

@@ -87,7 +87,8 @@ extension HistoryStore {
             invalidations = touched.3
         }
         let descriptors = HistoryDiff.descriptorChanges(ea, eb, tables: touchedTables)
-        let spans = touchedTables.map { ids in HistoryDiff.spans(of: ids, in: [ea, eb]) }
+        // Translations can only differ under the entries that changed.
+        let spans = touchedTables == nil ? nil : HistoryDiff.merge(descriptors.map { ($0.iova, $0.iova &+ $0.size &- 1) })
         let mappings = HistoryDiff.mappingChanges(ea, eb, spans: spans)
         return HistoryDiff(from: a, to: b, descriptors: descriptors, mappings: mappings, cleanCalls: cleans, linesCleaned: lines,
                            invalidations: invalidations, dirtyLinesFrom: ea.dirtyLineCount(), dirtyLinesTo: eb.dirtyLineCount(),
@@ -145,16 +146,9 @@ extension HistoryDiff {
         return a.lexicographicallyPrecedes(b)
     }
 
-    /// The IOVA spans of the given tables (as either engine knows them), merged.
-    static func spans(of ids: Set<Int>, in engines: [IOPageTable<NullSink>]) -> [(UInt64, UInt64)] {
-        var raw: [(UInt64, UInt64)] = []
-        for id in ids {
-            guard let e = engines.first(where: { id < $0.tables.count }) else { continue }
-            let t = e.tables[id]
-            let span = UInt64(t.entries) << UInt64(e.geometry.shift(t.level))
-            raw.append((t.iovaBase, t.iovaBase &+ span &- 1))
-        }
-        raw.sort { $0.0 < $1.0 }
+    /// Inclusive IOVA ranges, sorted and merged.
+    static func merge(_ ranges: [(UInt64, UInt64)]) -> [(UInt64, UInt64)] {
+        let raw = ranges.sorted { $0.0 < $1.0 }
         var merged: [(UInt64, UInt64)] = []
         for s in raw {
             if let last = merged.last, s.0 <= last.1 &+ 1, last.1 != .max {

@@ -2,8 +2,9 @@
 -- only core SQLite (window functions, recursive CTEs, printf), so the stock
 -- sqlite3 shell reads them with no extension.
 
--- Indexes for per-entry history and per-line questions.
-CREATE INDEX writes_by_entry ON writes(run, tbl, idx, seq);
+-- Indexes the views and reconstruction need. (No per-descriptor index on
+-- writes: kept up to date on every insert it would halve recording speed;
+-- per-entry history is a search of the run's writes.)
 CREATE INDEX calls_by_kind ON calls(run, kind, depth);
 -- Reconstruction reads the calls that end within a range of events.
 CREATE INDEX calls_by_end ON calls(run, end_seq);
@@ -45,14 +46,16 @@ SELECT w.run, w.seq, w.call, w.tbl, w.idx, w.level,
        END AS attributes
 FROM writes w JOIN runs r ON r.id = w.run;
 
--- One row per cache line each clean touched (lines numbered from the table's start).
+-- 0, 1, 2, ... 65535: enough for the lines of any table page (64 KiB of 8-byte lines).
+CREATE TABLE line_offsets (n INTEGER PRIMARY KEY);
+WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < 65535)
+INSERT INTO line_offsets SELECT n FROM k;
+
+-- One row per cache line each clean touched (lines numbered from the table's
+-- start). A plain join, so a condition on run reaches the cleans' primary key.
 CREATE VIEW clean_lines AS
-WITH RECURSIVE line(run, seq, call, tbl, n, last, reason) AS (
-    SELECT run, seq, call, tbl, first_line, first_line + lines - 1, reason FROM cleans
-    UNION ALL
-    SELECT run, seq, call, tbl, n + 1, last, reason FROM line WHERE n < last
-)
-SELECT run, seq, call, tbl, n AS line, reason FROM line;
+SELECT c.run, c.seq, c.call, c.tbl, c.first_line + o.n AS line, c.reason
+FROM cleans c JOIN line_offsets o ON o.n < c.lines;
 
 -- Per cache line: how often the descriptor cleans cleaned it, and how often it
 -- was clean already (no descriptor written on it since its last clean).
@@ -108,6 +111,8 @@ SELECT r.id AS run, r.strategy,
        (SELECT coalesce(sum(lines), 0) FROM cleans c WHERE c.run = r.id AND c.reason = 0) AS lines_cleaned,
        (SELECT coalesce(sum(lines), 0) FROM cleans c WHERE c.run = r.id AND c.reason = 0)
          - (SELECT count(*) FROM (SELECT DISTINCT tbl, line FROM clean_lines l WHERE l.run = r.id AND l.reason = 0)) AS redundant_lines,
+       (SELECT coalesce(max(times), 0) FROM (SELECT count(*) AS times FROM clean_lines l
+            WHERE l.run = r.id AND l.reason = 0 GROUP BY tbl, line)) AS max_cleans_per_line,
        (SELECT coalesce(sum(value), 0) FROM calls c WHERE c.run = r.id AND c.depth = 0 AND c.kind IN (1, 6, 7) AND c.ret = 0) / r.granule AS mapped_pages,
        round(CAST((SELECT coalesce(sum(lines), 0) FROM cleans c WHERE c.run = r.id AND c.reason = 0) AS REAL)
              / max(1, (SELECT coalesce(sum(value), 0) FROM calls c WHERE c.run = r.id AND c.depth = 0 AND c.kind IN (1, 6, 7) AND c.ret = 0) / r.granule), 4)

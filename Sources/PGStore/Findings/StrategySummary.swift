@@ -36,10 +36,7 @@ extension HistoryStore {
             try Row.fetchOne(db, sql: "SELECT * FROM strategy_summary WHERE run = ?", arguments: [run])
         }
         guard let r = found else { throw StoreError(.notFound, path: path, "has no run \(run)") }
-        let lines: Int64 = r["lines_cleaned"], redundant: Int64 = r["redundant_lines"]
-        let maxPerLine = try read { db in
-            try Int64.fetchOne(db, sql: "SELECT coalesce(max(cleans), 0) FROM line_cleans WHERE run = ?", arguments: [run]) ?? 0
-        }
+        let lines: Int64 = r["lines_cleaned"], redundant: Int64 = r["redundant_lines"], maxPerLine: Int64 = r["max_cleans_per_line"]
         return StrategySummary(
             run: run, strategy: info.strategy.rawValue, calls: r["calls"], descriptorWrites: r["descriptor_writes"],
             cleanCalls: r["clean_calls"], linesCleaned: lines, distinctLines: lines - redundant, maxCleansPerLine: maxPerLine,

@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
     ],
     targets: [
         // The engine: the Arm LPAE IO page table, its cache and TLB, the sync
@@ -41,6 +42,7 @@ let package = Package(
                 "PGEngine",
                 "PGStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Plot", package: "Plot"),
             ]
         ),
         // Benchmarks: run through tools/bench-engine (release build).

@@ -14,7 +14,7 @@ struct Pgstore: ParsableCommand {
         version: version,
         subcommands: [DemoCommand.self, RunCommand.self, RecordCommand.self, RunsCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
                       DumpCommand.self, DiffCommand.self, RestoreCommand.self, StaleCommand.self, QueryCommand.self,
-                      StatsCommand.self, CompareCommand.self, MigrateCommand.self]
+                      StatsCommand.self, CompareCommand.self, ReportCommand.self, MigrateCommand.self]
     )
 }
 

@@ -17,7 +17,8 @@ public struct StrategySummary: Sendable, Hashable {
     public var mappedBytes: Int64
     public var pageSize: Int64
     public var mappedPages: Int64 { pageSize > 0 ? mappedBytes / pageSize : 0 }
-    public var linesPerMappedPage: Double { mappedPages > 0 ? Double(linesCleaned) / Double(mappedPages) : 0 }
+    /// As the view rounds it (4 decimals).
+    public var linesPerMappedPage: Double
     public var flushAll: Int64
     public var flushWalk: Int64
     public var leafInvalidations: Int64
@@ -41,6 +42,7 @@ extension HistoryStore {
             run: run, strategy: info.strategy.rawValue, calls: r["calls"], descriptorWrites: r["descriptor_writes"],
             cleanCalls: r["clean_calls"], linesCleaned: lines, distinctLines: lines - redundant, maxCleansPerLine: maxPerLine,
             mappedBytes: (r["mapped_pages"] as Int64) * Int64(info.config.granule.bytes), pageSize: Int64(info.config.granule.bytes),
+            linesPerMappedPage: r["lines_per_mapped_page"],
             flushAll: r["tlb_flush_all"], flushWalk: r["tlb_flush_walk"], leafInvalidations: r["tlb_inv_range"], addPage: r["tlb_add_page"],
             staleDescriptors: r["stale_descriptors"], staleReads: r["stale_reads"], staleTLBHits: r["stale_tlb_hits"])
     }

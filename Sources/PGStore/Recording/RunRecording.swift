@@ -11,7 +11,9 @@ public struct RunRecording {
     public var source: WorkloadSource
     public var batchSize: Int64 = 50_000
     /// Write a checkpoint once this many events have passed since the last one
-    /// (at the next boundary between top-level calls), and one at the end.
+    /// (at the next boundary between top-level calls), but no sooner than the
+    /// last checkpoint's size in bytes: checkpoints never cost more than about a
+    /// byte per event, and reconstruction stays O(state + interval).
     public var checkpointEvery: Int64 = RunRecording.defaultCheckpointEvery
     public static let defaultCheckpointEvery: Int64 = 50_000
     /// Suffix for snapshot names when several strategies record the same workload.
@@ -109,6 +111,19 @@ public struct RunRecording {
             }
             recorder.resume(events: Int64(engine.seq), calls: initialCalls)
             var lastCheckpoint = engine.seq
+            var interval = UInt64(checkpointEvery)
+            /// Writes a checkpoint now if the interval has passed; returns whether it did.
+            func checkpointIfDue(final: Bool) throws {
+                let since = engine.seq &- lastCheckpoint
+                guard since >= interval || (final && since > 0) else { return }
+                let state = engine.captureState()
+                let bytes = StateCodec.encode(state)
+                // At the end, a checkpoint is worth it only within the same budget.
+                if final && since < max(UInt64(checkpointEvery), UInt64(bytes.count)) { return }
+                try Checkpoints.write(encoded: bytes, seq: state.seq, run: runID, db: db)
+                lastCheckpoint = engine.seq
+                interval = max(UInt64(checkpointEvery), UInt64(bytes.count))
+            }
             var lastProgress = start
             stepLoop: for step in steps {
                 if shouldStop() {
@@ -149,10 +164,7 @@ public struct RunRecording {
                     message = failure
                     break
                 }
-                if Int64(engine.seq &- lastCheckpoint) >= checkpointEvery {
-                    try Checkpoints.write(engine.captureState(), run: runID, db: db)
-                    lastCheckpoint = engine.seq
-                }
+                try checkpointIfDue(final: false)
                 if recorder.eventsSinceCommit >= batchSize {
                     try recorder.commit()
                     try recorder.begin()
@@ -166,7 +178,7 @@ public struct RunRecording {
             if recorder.failure != nil {
                 try? db.execute(sql: "ROLLBACK")
             } else {
-                if engine.seq != lastCheckpoint { try Checkpoints.write(engine.captureState(), run: runID, db: db) }
+                try checkpointIfDue(final: true)
                 try recorder.commit()
             }
             counters = (recorder.events, recorder.topLevelCalls, recorder.linesCleaned, recorder.staleFindings)

@@ -5,9 +5,12 @@ import PGEngine
 /// Writing and finding checkpoints.
 enum Checkpoints {
     static func write(_ state: EngineState, run: Int64, db: Database) throws {
-        let bytes = StateCodec.encode(state)
+        try write(encoded: StateCodec.encode(state), seq: state.seq, run: run, db: db)
+    }
+
+    static func write(encoded bytes: [UInt8], seq: UInt64, run: Int64, db: Database) throws {
         try db.execute(sql: "INSERT OR REPLACE INTO checkpoints (run, seq, bytes, state) VALUES (?, ?, ?, ?)",
-                       arguments: [run, Int64(state.seq), bytes.count, Data(bytes)])
+                       arguments: [run, Int64(seq), bytes.count, Data(bytes)])
     }
 
     /// The latest checkpoint of `run` at or before `seq`.

@@ -63,5 +63,7 @@ struct DemoCommand: ParsableCommand {
         print(TextTable(header: header, rows: rows, rightAligned: Set([0] + Array(2..<header.count))).render())
         print("")
         print("history: \(path)")
+        store.close()
+        print("report: " + (try ReportCommand.write(database: path, runs: [], out: nil)))
     }
 }

@@ -67,7 +67,8 @@ let package = Package(
         // Runs the built pgstore binary as a child process.
         .testTarget(
             name: "PgstoreCommandTests",
-            dependencies: ["pgstore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["pgstore", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Corpus"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,12 +2,10 @@
 -- only core SQLite (window functions, recursive CTEs, printf), so the stock
 -- sqlite3 shell reads them with no extension.
 
--- Indexes the views and reconstruction need. (No per-descriptor index on
--- writes: kept up to date on every insert it would halve recording speed;
--- per-entry history is a search of the run's writes.)
-CREATE INDEX calls_by_kind ON calls(run, kind, depth);
--- Reconstruction reads the calls that end within a range of events.
-CREATE INDEX calls_by_end ON calls(run, end_seq);
+-- Reconstruction reads the top-level calls that end within a range of events.
+-- (Few other indexes: each costs recording speed and file size on every
+-- insert. Per-descriptor history is a search of the run's writes.)
+CREATE INDEX calls_by_end ON calls(run, end_seq) WHERE depth = 0;
 
 -- Descriptor writes, decoded: addresses in hex, the IOVA range the entry
 -- translates, the descriptor's type, output address and attributes.

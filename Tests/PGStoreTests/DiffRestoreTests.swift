@@ -13,6 +13,7 @@ struct DiffRestoreTests {
         var r = RunRecording(config: .default, strategy: strategy, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
                              pgstoreVersion: "test")
         r.checkpointEvery = 800
+        r.checkpointBytesPerEvent = 0
         let outcome = try r.record(into: store, steps: steps)
         return (store, steps, outcome)
     }
@@ -84,8 +85,8 @@ struct DiffRestoreTests {
                                               pgstoreVersion: "test", batchSize: 500, lenient: false, failOnCallError: false)
         #expect(continued.status == .complete)
 
-        let original = try store.read { db in try EventReader.events(run: outcome.run, after: p.seq, through: outcome.events, db: db) }
-        let replayed = try other.read { db in try EventReader.events(run: restored, after: 0, through: continued.events, db: db) }
+        let original = try store.read { db in try EventReader.events(run: outcome.run, after: p.seq, through: outcome.events, db: db, topLevelCallsOnly: false) }
+        let replayed = try other.read { db in try EventReader.events(run: restored, after: 0, through: continued.events, db: db, topLevelCallsOnly: false) }
         #expect(original.count == replayed.count)
         let shifted = replayed.map { e -> Event in
             var s = e

@@ -87,7 +87,7 @@ struct FindingsViewTests {
         for sql in ["SELECT * FROM writes WHERE run = 1 AND seq BETWEEN 10 AND 20",
                     "SELECT * FROM cleans WHERE run = 1 AND seq > 5 AND seq <= 50",
                     "SELECT * FROM calls WHERE run = 1 AND seq = 7",
-                    "SELECT * FROM writes WHERE run = 1 AND tbl = 3 AND idx = 0 ORDER BY seq",
+                    "SELECT * FROM calls WHERE run = 1 AND depth = 0 AND end_seq > 5 AND end_seq <= 50",
                     "SELECT state FROM checkpoints WHERE run = 1 AND seq <= 100 ORDER BY seq DESC LIMIT 1",
                     "SELECT * FROM findings WHERE run = 1"] {
             let plan = try store.read { db in try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String } }

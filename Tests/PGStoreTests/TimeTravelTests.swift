@@ -50,6 +50,7 @@ struct TimeTravelTests {
         var r = RunRecording(config: config, strategy: strategy, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
                              pgstoreVersion: "test")
         r.checkpointEvery = 700
+        r.checkpointBytesPerEvent = 0
         r.batchSize = 900
         _ = try r.record(into: store, steps: steps)
         let checkpoints = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM checkpoints")! }

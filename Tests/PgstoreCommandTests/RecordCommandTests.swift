@@ -194,6 +194,6 @@ struct RecordCommandTests {
         let db = dir.appendingPathComponent("m.pgdb").path
         let r = try Binary.run(["migrate", db])
         #expect(r.status == 0)
-        #expect(r.stdout.contains("schema version 2 (0001_initial, 0002_snapshots)"))
+        #expect(r.stdout.contains("schema version 4 (0001_initial, 0002_snapshots, 0003_checkpoints, 0004_views)"))
     }
 }

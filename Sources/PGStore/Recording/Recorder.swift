@@ -56,16 +56,28 @@ public final class Recorder: EventSink {
         insertExposure = try prepare("exposures", ["run", "call", "tbl", "idx", "level", "iova", "cpu", "memory"])
     }
 
+    /// Binds `count` values from `values` (a fixed-size buffer, no allocation) and steps.
     @inline(__always)
-    private func step(_ statement: Statement, _ values: Int64...) {
+    private func step(_ statement: Statement, _ count: Int32, _ values: (Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+                                                                       Int64, Int64, Int64, Int64, Int64, Int64, Int64)) {
         guard failure == nil else { return }
         let handle = statement.sqliteStatement
-        for (i, v) in values.enumerated() { sqlite3_bind_int64(handle, Int32(i + 1), v) }
+        withUnsafeBytes(of: values) { raw in
+            let v = raw.bindMemory(to: Int64.self)
+            for i in 0..<Int(count) { sqlite3_bind_int64(handle, Int32(i + 1), v[i]) }
+        }
         let rc = sqlite3_step(handle)
         sqlite3_reset(handle)
         if rc != SQLITE_DONE {
             failure = "SQLite error \(rc): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))"
         }
+    }
+
+    @inline(__always)
+    private func step(_ statement: Statement, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64 = 0, _ e: Int64 = 0,
+                      _ f: Int64 = 0, _ g: Int64 = 0, _ h: Int64 = 0, _ i: Int64 = 0, _ j: Int64 = 0, _ k: Int64 = 0,
+                      _ l: Int64 = 0, _ m: Int64 = 0, _ n: Int64 = 0, count: Int32) {
+        step(statement, count, (a, b, c, d, e, f, g, h, i, j, k, l, m, n))
     }
 
     @inline(__always)
@@ -81,34 +93,34 @@ public final class Recorder: EventSink {
         case .callBegin(let c):
             open.append(OpenCall(seq: seq, call: c, parent: call, depth: open.count))
             if c.kind == .iommuMapSG {
-                for (n, s) in c.segments.enumerated() { step(insertSegment, run, seq, i(n), i(s.paddr), i(s.length)) }
+                for (n, s) in c.segments.enumerated() { step(insertSegment, run, seq, i(n), i(s.paddr), i(s.length), count: 5) }
             }
         case .callEnd(_, let result):
             guard let o = open.popLast() else { return }
             let c = o.call
             step(insertCall, run, o.seq, seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
-                 i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0)
+                 i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0, count: 14)
             if o.depth == 0 { topLevelCalls += 1 }
         case .write(let table, let index, let level, let iova, let old, let new):
-            step(insertWrite, run, seq, call, i(table), i(index), i(level), i(iova), i(old), i(new))
+            step(insertWrite, run, seq, call, i(table), i(index), i(level), i(iova), i(old), i(new), count: 9)
         case .clean(let table, let index, let count, let firstLine, let lines, let alreadyClean, let reason):
             if reason == .descriptors { linesCleaned += Int64(lines) }
-            step(insertClean, run, seq, call, i(table), i(index), i(count), i(firstLine), i(lines), i(alreadyClean), Int64(reason.rawValue))
+            step(insertClean, run, seq, call, i(table), i(index), i(count), i(firstLine), i(lines), i(alreadyClean), Int64(reason.rawValue), count: 10)
         case .invalidate(let kind, let iova, let size, let granule):
-            step(insertTLB, run, seq, call, i(kind.tlbOpCode), i(iova), i(size), i(granule))
+            step(insertTLB, run, seq, call, i(kind.tlbOpCode), i(iova), i(size), i(granule), count: 7)
         case .addPage(let iova, let granule):
-            step(insertTLB, run, seq, call, 3, i(iova), i(granule), i(granule))
+            step(insertTLB, run, seq, call, 3, i(iova), i(granule), i(granule), count: 7)
         case .tableAlloc(let t):
             step(insertAlloc, run, seq, call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
-                 i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase))
+                 i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase), count: 11)
         case .tableFree(let table):
-            step(insertFree, run, seq, call, i(table))
+            step(insertFree, run, seq, call, i(table), count: 4)
         case .access(let a):
             if a.staleRead || a.staleTLB { staleFindings += 1 }
             step(insertAccess, run, seq, call, i(a.iova), a.write ? 1 : 0, Int64(a.outcome.rawValue), i(a.pa), a.tlbHit ? 1 : 0,
-                 a.staleRead ? 1 : 0, a.staleTLB ? 1 : 0, i(a.staleTable), i(a.staleIndex), i(a.staleCPUValue), i(a.staleMemoryValue))
+                 a.staleRead ? 1 : 0, a.staleTLB ? 1 : 0, i(a.staleTable), i(a.staleIndex), i(a.staleCPUValue), i(a.staleMemoryValue), count: 14)
         case .warn(let w):
-            step(insertWarning, run, seq, call, Int64(w.rawValue))
+            step(insertWarning, run, seq, call, Int64(w.rawValue), count: 4)
         }
     }
 
@@ -117,7 +129,7 @@ public final class Recorder: EventSink {
         for e in entries {
             let t = engine.tables[e.table]
             let iova = t.iovaBase &+ UInt64(e.index) &* engine.geometry.blockSize(e.level)
-            step(insertExposure, run, i(call), i(e.table), i(e.index), i(e.level), i(iova), i(e.cpu), i(e.memory))
+            step(insertExposure, run, i(call), i(e.table), i(e.index), i(e.level), i(iova), i(e.cpu), i(e.memory), count: 8)
             staleFindings += 1
         }
     }

@@ -16,6 +16,8 @@ public struct RunRecording {
     /// byte per event, and reconstruction stays O(state + interval).
     public var checkpointEvery: Int64 = RunRecording.defaultCheckpointEvery
     public static let defaultCheckpointEvery: Int64 = 50_000
+    /// Checkpoint bytes allowed per event (0: no limit, checkpoint every `checkpointEvery`).
+    public var checkpointBytesPerEvent: Double = 1
     /// Suffix for snapshot names when several strategies record the same workload.
     public var snapshotSuffix: String = ""
     /// When a replayed call fails (ftrace), fail the run; with `lenient`, count it and go on.
@@ -109,7 +111,7 @@ public struct RunRecording {
             } else {
                 engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
             }
-            recorder.resume(events: Int64(engine.seq), calls: initialCalls)
+            if initialState != nil { recorder.resume(events: Int64(engine.seq), calls: initialCalls) }
             var lastCheckpoint = engine.seq
             var interval = UInt64(checkpointEvery)
             /// Writes a checkpoint now if the interval has passed; returns whether it did.
@@ -119,10 +121,11 @@ public struct RunRecording {
                 let state = engine.captureState()
                 let bytes = StateCodec.encode(state)
                 // At the end, a checkpoint is worth it only within the same budget.
-                if final && since < max(UInt64(checkpointEvery), UInt64(bytes.count)) { return }
+                let budgeted = checkpointBytesPerEvent > 0 ? UInt64(Double(bytes.count) / checkpointBytesPerEvent) : 0
+                if final && since < max(UInt64(checkpointEvery), budgeted) { return }
                 try Checkpoints.write(encoded: bytes, seq: state.seq, run: runID, db: db)
                 lastCheckpoint = engine.seq
-                interval = max(UInt64(checkpointEvery), UInt64(bytes.count))
+                interval = max(UInt64(checkpointEvery), budgeted)
             }
             var lastProgress = start
             stepLoop: for step in steps {

@@ -6,8 +6,11 @@ import PGEngine
 /// its time here, so it steps SQLite statements directly and reads columns by
 /// position.
 enum EventReader {
-    /// Events of `run` with `after < seq <= through`.
-    static func events(run: Int64, after: Int64, through: Int64, db: Database) throws -> [Event] {
+    /// Events of `run` with `after < seq <= through`. With `topLevelCallsOnly`
+    /// (what state replay needs), the begin and end events of nested calls are
+    /// left out: they change no state.
+    static func events(run: Int64, after: Int64, through: Int64, db: Database, topLevelCallsOnly: Bool = true) throws -> [Event] {
+        let depth = topLevelCallsOnly ? " AND depth = 0" : ""
         guard let connection = db.sqliteConnection else { return [] }
         var out: [Event] = []
         func each(_ sql: String, _ body: (OpaquePointer) -> Event) throws {
@@ -31,12 +34,12 @@ enum EventReader {
         @inline(__always) func i(_ s: OpaquePointer, _ c: Int32) -> Int { Int(sqlite3_column_int64(s, c)) }
         @inline(__always) func u(_ s: OpaquePointer, _ c: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(s, c)) }
 
-        try each("SELECT seq, parent, kind, iova, paddr, size, count, prot FROM calls WHERE run = ?1 AND seq > ?2 AND seq <= ?3") { s in
+        try each("SELECT seq, parent, kind, iova, paddr, size, count, prot FROM calls WHERE run = ?1 AND seq > ?2 AND seq <= ?3" + depth) { s in
             let call = Call(kind: CallKind(code: i(s, 2)) ?? .access, iova: u(s, 3), paddr: u(s, 4), size: u(s, 5), count: u(s, 6),
                             prot: Prot(rawValue: i(s, 7)))
             return Event(seq: u(s, 0), call: u(s, 1), payload: .callBegin(call))
         }
-        try each("SELECT end_seq, seq, kind, ret, value FROM calls WHERE run = ?1 AND end_seq > ?2 AND end_seq <= ?3") { s in
+        try each("SELECT end_seq, seq, kind, ret, value FROM calls WHERE run = ?1 AND end_seq > ?2 AND end_seq <= ?3" + depth) { s in
             Event(seq: u(s, 0), call: u(s, 1),
                   payload: .callEnd(CallKind(code: i(s, 2)) ?? .access, CallResult(ret: sqlite3_column_int64(s, 3), value: u(s, 4))))
         }

@@ -116,7 +116,7 @@ enum ReportPage {
 
     static func heatmap(_ run: ReportData.Run) -> DocNode {
         guard !run.heat.isEmpty else { return M.el("p", M.attr("class", "note"), M.text("No descriptor cleans in this run.")) }
-        let cell = 9.0, perRow = 64, labelWidth = 360.0
+        let cell = 9.0, perRow = 64, labelWidth = 300.0
         let maxTimes = run.heat.flatMap { $0.cells.map(\.times) }.max() ?? 1
         var nodes: [DocNode] = []
         var y = 20.0
@@ -133,11 +133,15 @@ enum ReportPage {
         }
         // Legend.
         let steps = min(Int(maxTimes), 8)
-        nodes.append(M.label(x: 0, y: y + 14, "times cleaned:", size: 10))
+        var legend: [Int64] = []
         for k in 0..<steps {
             let v = steps == 1 ? maxTimes : Int64((pow(Double(maxTimes), Double(k) / Double(steps - 1))).rounded())
-            nodes.append(M.rect(x: 90 + Double(k) * 40, y: y + 5, w: 12, h: 12, fill: Palette.heat(v, max: maxTimes)))
-            nodes.append(M.label(x: 106 + Double(k) * 40, y: y + 15, "\(v)", size: 10))
+            if legend.last != v { legend.append(v) }
+        }
+        nodes.append(M.label(x: 0, y: y + 14, "times cleaned:", size: 10))
+        for (k, v) in legend.enumerated() {
+            nodes.append(M.rect(x: 90 + Double(k) * 48, y: y + 5, w: 12, h: 12, fill: Palette.heat(v, max: maxTimes)))
+            nodes.append(M.label(x: 106 + Double(k) * 48, y: y + 15, "\(v)", size: 10))
         }
         let title = "Cleans per cache line, run \(run.info.id) (\(run.info.strategy)): one cell per line cleaned, colour = times cleaned"
         var parts: [DocNode] = [M.svg(width: labelWidth + Double(perRow) * cell + 10, height: y + 24, title: title, nodes)]

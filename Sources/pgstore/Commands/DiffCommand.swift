@@ -44,11 +44,7 @@ struct DiffCommand: ParsableCommand {
             out.lines(DiffText.lines(diff, level: level))
             out.flush()
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            var data = try encoder.encode(DiffJSON(diff, level: level))
-            data.append(10)
-            FileHandle.standardOutput.write(data)
+            try JSONOutput.write(DiffJSON(diff, level: level))
         }
     }
 }

@@ -40,11 +40,7 @@ struct DumpCommand: ParsableCommand {
         switch format {
         case .json:
             let tables = TablesJSON.tables(engine, memoryView: view == .memory)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            var data = try encoder.encode(DumpJSON(run: info.id, seq: p.seq, strategy: info.strategy.rawValue, view: view.rawValue, tables: tables))
-            data.append(10)
-            FileHandle.standardOutput.write(data)
+            try JSONOutput.write(DumpJSON(run: info.id, seq: p.seq, strategy: info.strategy.rawValue, view: view.rawValue, tables: tables))
         case .text:
             var out = OutputBuffer()
             out.lines(TreeDump.lines(engine, header: "run \(info.id) (\(info.strategy), \(RunsCommand.describe(info.config))) at seq \(p.seq)",

@@ -59,11 +59,7 @@ enum RunJSON {
                                startLevel: g.startLevel, bitsPerLevel: g.bitsPerLevel, rootEntries: g.rootEntries,
                                pgsizeBitmap: hex(g.pgsizeBitmap)),
             calls: calls, tables: Self.tables(e), staleAtEnd: e.staleEntryCount())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(doc)
-        data.append(10)
-        FileHandle.standardOutput.write(data)
+        try JSONOutput.write(doc)
         return doc.staleAtEnd
     }
 

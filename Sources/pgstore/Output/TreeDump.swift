@@ -1,5 +1,29 @@
 import PGEngine
 
+/// One non-empty entry of a table, in the chosen view.
+struct ShownEntry {
+    var index: Int
+    var pa: UInt64
+    var cpu: UInt64
+    var memory: UInt64
+    /// The value shown: the memory view's or the CPU's.
+    var value: UInt64
+
+    /// The entries worth showing: non-zero in the chosen view, or differing between views.
+    static func entries<S>(of id: Int, in e: IOPageTable<S>, memoryView: Bool) -> [ShownEntry] {
+        let t = e.tables[id]
+        var out: [ShownEntry] = []
+        for i in 0..<t.entries {
+            let pa = t.pa + UInt64(i) * 8
+            let cpu = e.memory.cpuValue(at: pa), mem = e.memory.deviceValue(at: pa)
+            let value = memoryView ? mem : cpu
+            guard value != 0 || cpu != mem else { continue }
+            out.append(ShownEntry(index: i, pa: pa, cpu: cpu, memory: mem, value: value))
+        }
+        return out
+    }
+}
+
 /// The tables as a tree from the root, one decoded entry a line.
 enum TreeDump {
     static func lines<S>(_ e: IOPageTable<S>, header: String, memoryView: Bool) -> [String] {
@@ -13,11 +37,8 @@ enum TreeDump {
             let span = UInt64(t.entries) << UInt64(e.geometry.shift(t.level))
             out.append("\(indent)\(e.path(of: id)) T#\(id) @\(hex(t.pa)) level \(t.level) \(hex16(t.iovaBase))-\(hex16(t.iovaBase &+ span &- 1))")
             let block = e.geometry.blockSize(t.level)
-            for i in 0..<t.entries {
-                let pa = t.pa + UInt64(i) * 8
-                let cpu = e.memory.cpuValue(at: pa), mem = e.memory.deviceValue(at: pa)
-                let pte = memoryView ? mem : cpu
-                guard pte != 0 || cpu != mem else { continue }
+            for entry in ShownEntry.entries(of: id, in: e, memoryView: memoryView) {
+                let i = entry.index, pa = entry.pa, cpu = entry.cpu, mem = entry.memory, pte = entry.value
                 let d = e.format.decode(pte, level: t.level)
                 var line = "\(indent)  [\(i)] \(hex16(pte)) "
                 switch d.kind {
@@ -48,11 +69,8 @@ enum TablesJSON {
         e.liveTablesInOrder().map { id in
             let t = e.tables[id]
             var entries: [RunJSON.EntryJSON] = []
-            for i in 0..<t.entries {
-                let pa = t.pa + UInt64(i) * 8
-                let cpu = e.memory.cpuValue(at: pa), mem = e.memory.deviceValue(at: pa)
-                let pte = memoryView ? mem : cpu
-                guard pte != 0 || cpu != mem else { continue }
+            for entry in ShownEntry.entries(of: id, in: e, memoryView: memoryView) {
+                let i = entry.index, pa = entry.pa, cpu = entry.cpu, mem = entry.memory, pte = entry.value
                 let d = e.format.decode(pte, level: t.level)
                 let stale = e.memory.isStale(at: pa)
                 entries.append(RunJSON.EntryJSON(index: i, value: hex16(pte), type: d.kind.rawValue, output: hex(d.outputAddress),

@@ -169,7 +169,7 @@ public final class IOPageTable<Sink: EventSink> {
         emit(.tableAlloc(info))
         // The page allocator hands out zeroed memory: the CPU view is zero; the
         // memory view keeps what the page held until it is cleaned.
-        zeroCPUView(pa: pa, bytes: allocBytes)
+        memory.zeroCPU(from: pa, bytes: allocBytes)
         if !coherentWalk {
             let r = memory.clean(from: pa, bytes: bytes)
             stats.allocationCleans += 1
@@ -178,10 +178,6 @@ public final class IOPageTable<Sink: EventSink> {
                         alreadyClean: r.alreadyClean, reason: .tableAllocation))
         }
         return id
-    }
-
-    private func zeroCPUView(pa: UInt64, bytes: UInt64) {
-        memory.zeroCPU(from: pa, bytes: bytes)
     }
 
     /// Frees a table page (`__arm_lpae_free_pages`); its contents stay in memory.

@@ -137,9 +137,4 @@ public struct PhysicalMemory: Sendable {
         }
     }
 
-    /// Copies both views and the dirty bits of `[pa, pa+bytes)` out (for checkpoints).
-    public func words(from pa: UInt64, count: Int) -> (cpu: ArraySlice<UInt64>, memory: ArraySlice<UInt64>) {
-        let i = wordIndex(pa)
-        return (cpu[i..<(i + count)], coherent ? cpu[i..<(i + count)] : memory[i..<(i + count)])
-    }
 }

@@ -58,13 +58,9 @@ enum RunJSON {
                                coherentWalk: e.coherentWalk, lineSize: e.config.lineSize, strategy: e.strategy.rawValue,
                                startLevel: g.startLevel, bitsPerLevel: g.bitsPerLevel, rootEntries: g.rootEntries,
                                pgsizeBitmap: hex(g.pgsizeBitmap)),
-            calls: calls, tables: Self.tables(e), staleAtEnd: e.staleEntryCount())
+            calls: calls, tables: TablesJSON.tables(e), staleAtEnd: e.staleEntryCount())
         try JSONOutput.write(doc)
         return doc.staleAtEnd
-    }
-
-    static func tables(_ e: IOPageTable<EventLog>) -> [TableJSON] {
-        TablesJSON.tables(e)
     }
 
     static func callJSON(_ trace: CallTrace, engine e: IOPageTable<EventLog>) -> CallJSON {

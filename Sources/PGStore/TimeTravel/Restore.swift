@@ -15,7 +15,7 @@ extension HistoryStore {
         let strategy = override ?? info.strategy
         var recording = RunRecording(config: info.config, strategy: strategy,
                                      source: WorkloadSource(kind: .restore, description: "\(path) at \(point)",
-                                                            sha256: HistoryStore.digest(StateCodec.encode(state))),
+                                                            sha256: WorkloadSource.sha256(StateCodec.encode(state))),
                                      pgstoreVersion: info.pgstoreVersion)
         recording.initialState = state
         recording.parent = (point.run, point.seq)
@@ -47,9 +47,5 @@ extension HistoryStore {
         recording.lenient = lenient
         recording.failOnCallError = failOnCallError
         return try recording.record(into: self, steps: steps, progress: progress, shouldStop: shouldStop)
-    }
-
-    static func digest(_ bytes: [UInt8]) -> String {
-        WorkloadSource.sha256(bytes)
     }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import PGEngine
 import PGStore
@@ -13,9 +12,7 @@ struct WorkloadInput {
     /// The script's own config (empty for other inputs).
     var scriptConfig: ScriptConfig
 
-    static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-    }
+    static func sha256(_ data: Data) -> String { WorkloadSource.sha256(data) }
 
     static func load(path: String?, generate: String?, from: String?, lenient: Bool) throws -> WorkloadInput {
         switch (path, generate) {

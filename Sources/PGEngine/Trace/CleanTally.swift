@@ -6,6 +6,8 @@ public struct CleanTally: EventSink {
     public private(set) var perLine: [UInt64: Int] = [:]
     public private(set) var cleanCalls = 0
     public private(set) var lines = 0
+    /// Bytes of descriptors the cleans covered.
+    public private(set) var bytes = 0
     public private(set) var alreadyClean = 0
     public private(set) var events = 0
 
@@ -13,10 +15,11 @@ public struct CleanTally: EventSink {
 
     public mutating func record(_ event: Event) {
         events += 1
-        guard case .clean(let table, _, _, let first, let n, let already, let reason) = event.payload,
+        guard case .clean(let table, _, let count, let first, let n, let already, let reason) = event.payload,
               reason == .descriptors else { return }
         cleanCalls += 1
         lines += n
+        bytes += count * 8
         alreadyClean += already
         let base = UInt64(table) << 32
         for k in 0..<n { perLine[base + UInt64(first + k), default: 0] += 1 }

@@ -172,20 +172,15 @@ public struct TraceText<Sink: EventSink> {
 
     /// Totals over `events` in the layout of the logs' `STATS` line.
     public func statsLine(_ events: [Event]) -> String {
-        var calls = 0, lines = 0, bytes = 0, dmaMap = 0, dmaUnmap = 0, all = 0, walk = 0, page = 0, warns = 0
-        var allocated = 0, freed = 0
+        var dmaMap = 0, dmaUnmap = 0, all = 0, walk = 0, page = 0, warns = 0, allocated = 0, freed = 0
         // Lines are told apart per table (T#n), as the logs count them: a reused
         // table page is a new table.
-        var perLine: [UInt64: Int] = [:]
+        var tally = CleanTally()
         for e in events {
+            tally.record(e)
             switch e.payload {
-            case .clean(let table, _, let count, let first, let n, _, let reason):
-                if reason == .tableAllocation { dmaMap += 1; continue }
-                calls += 1
-                lines += n
-                bytes += count * 8
-                let base = UInt64(table) << 32
-                for k in 0..<n { perLine[base + UInt64(first + k), default: 0] += 1 }
+            case .clean(_, _, _, _, _, _, let reason):
+                if reason == .tableAllocation { dmaMap += 1 }
             case .invalidate(let kind, _, _, _):
                 if kind == .all { all += 1 } else if kind == .walk { walk += 1 }
             case .addPage: page += 1
@@ -197,8 +192,8 @@ public struct TraceText<Sink: EventSink> {
             default: break
             }
         }
-        return "STATS cmo_sync_calls=\(calls) cmo_lines_total=\(lines) cmo_bytes=\(bytes) cmo_distinct_lines=\(perLine.count) "
-            + "cmo_max_per_line=\(perLine.values.max() ?? 0) dma_map=\(dmaMap) dma_unmap=\(dmaUnmap) tlb_flush_all=\(all) "
+        return "STATS cmo_sync_calls=\(tally.cleanCalls) cmo_lines_total=\(tally.lines) cmo_bytes=\(tally.bytes) "
+            + "cmo_distinct_lines=\(tally.distinctLines) cmo_max_per_line=\(tally.maxCleansPerLine) dma_map=\(dmaMap) dma_unmap=\(dmaUnmap) tlb_flush_all=\(all) "
             + "tlb_flush_walk=\(walk) tlb_add_page=\(page) warns=\(warns) tables_allocated=\(allocated) tables_freed=\(freed)"
     }
 

@@ -72,12 +72,10 @@ struct RecordCommand: ParsableCommand {
             FileHandle.standardError.write(Data((note + "\n").utf8))
         }
 
-        let store: HistoryStore
-        do { store = try HistoryStore(path: database.path, mode: .write) } catch { throw PgstoreError(error.description) }
+        let store = try Stores.write(database.path)
         defer { store.close() }
         Interrupt.install()
 
-        var failed = false
         for s in strategies {
             var recording = RunRecording(config: config, strategy: s, source: workload.source, pgstoreVersion: Pgstore.version)
             recording.batchSize = Int64(batch)
@@ -96,19 +94,24 @@ struct RecordCommand: ParsableCommand {
                 throw PgstoreError(error.description)
             }
             progress.finish()
-            print(Self.summary(outcome, strategy: s))
-            switch outcome.status {
-            case .failed:
-                FileHandle.standardError.write(Data("pgstore: run \(outcome.run) failed: \(workload.source.description):\(outcome.message ?? "")\n".utf8))
-                failed = true
-            case .incomplete:
-                FileHandle.standardError.write(Data("pgstore: run \(outcome.run) interrupted; marked incomplete with \(outcome.events) events recorded\n".utf8))
-                throw ExitCode(130)
-            default: break
-            }
-            if failed { break }
+            try Self.finish(outcome, strategy: s, source: workload.source)
         }
-        if failed { throw ExitCode(2) }
+    }
+
+    /// Prints a run's summary line; a failed run ends the command with status 2,
+    /// an interrupted one with 130.
+    static func finish(_ outcome: RunRecording.Outcome, strategy: Strategy, source: WorkloadSource) throws {
+        print(summary(outcome, strategy: strategy))
+        switch outcome.status {
+        case .failed:
+            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) failed: \(source.description):\(outcome.message ?? "")\n".utf8))
+            throw ExitCode(2)
+        case .incomplete:
+            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) interrupted; marked incomplete with \(outcome.events) events recorded\n".utf8))
+            throw ExitCode(130)
+        case .complete, .running:
+            break
+        }
     }
 
     /// `--continue RUN`: the run's own configuration and strategy, from its last point.
@@ -129,12 +132,7 @@ struct RecordCommand: ParsableCommand {
                                   progress: { progress.update(events: $0, calls: $1) }, shouldStop: { Interrupt.wasRequested })
         }
         progress.finish()
-        print(Self.summary(outcome, strategy: info.strategy))
-        if outcome.status == .failed {
-            FileHandle.standardError.write(Data("pgstore: run \(run) failed: \(workload.source.description):\(outcome.message ?? "")\n".utf8))
-            throw ExitCode(2)
-        }
-        if outcome.status == .incomplete { throw ExitCode(130) }
+        try Self.finish(outcome, strategy: info.strategy, source: workload.source)
     }
 
     static func strategies(_ text: String?, default fallback: Strategy) throws -> [Strategy] {

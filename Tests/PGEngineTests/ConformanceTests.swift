@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import PGEngine
 
-/// Every workload of `../shared/conformance` run through the engine and compared,
+/// Every workload of `Tests/Fixtures/conformance` run through the engine and compared,
 /// call by call, with what the kernel's own io-pgtable-arm recorded: results,
 /// counts, every allocation, clean and TLB callback in order, the final tables,
 /// the totals, and the teardown.

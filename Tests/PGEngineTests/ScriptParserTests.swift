@@ -42,13 +42,8 @@ private func expectError(_ text: String, line: Int, column: Int, _ fragment: Str
     }
 }
 
-/// `../shared/conformance` beside the package root (three levels above this file).
-private let conformanceDirectory: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent() // PGEngineTests
-    .deletingLastPathComponent() // Tests
-    .deletingLastPathComponent() // package root
-    .deletingLastPathComponent()
-    .appendingPathComponent("shared/conformance")
+/// The conformance fixtures (`Tests/Fixtures/conformance`).
+private let conformanceDirectory: URL = SharedFiles.conformance
 
 private func conformanceText(_ name: String) throws -> String {
     try String(contentsOfFile: conformanceDirectory.appendingPathComponent(name).path, encoding: .utf8)

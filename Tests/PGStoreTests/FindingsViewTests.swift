@@ -8,7 +8,7 @@ import Testing
 @Suite("Findings views")
 struct FindingsViewTests {
     static let conformance = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/conformance")
+        .appendingPathComponent("Fixtures/conformance")
 
     /// The STATS line of a conformance log, as numbers.
     static func stats(_ name: String) throws -> [String: Int64] {

@@ -69,7 +69,7 @@ enum Binary {
         return dir
     }
 
+    /// The conformance fixtures (`Tests/Fixtures/conformance`).
     static let sharedConformance: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/conformance")
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/conformance")
 }

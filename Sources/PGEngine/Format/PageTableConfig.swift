@@ -32,7 +32,7 @@ public struct PageTableConfig: Sendable, Hashable, Codable {
         self.nonSecure = nonSecure
     }
 
-    /// The configuration `../shared/conformance` uses unless a file says otherwise.
+    /// The configuration kernel conformance logs (`Tests/Fixtures/conformance`) use unless a file says otherwise.
     public static let `default` = PageTableConfig()
 }
 

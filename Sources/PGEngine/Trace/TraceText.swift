@@ -1,5 +1,5 @@
 /// Renders calls, tables and totals as text in the layout of the kernel
-/// conformance logs (`../shared/conformance/out`), so the two read side by side.
+/// conformance logs (`Tests/Fixtures/conformance/out`), so the two read side by side.
 public struct TraceText<Sink: EventSink> {
     public let engine: IOPageTable<Sink>
 

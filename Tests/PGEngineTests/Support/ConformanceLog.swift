@@ -1,4 +1,4 @@
-/// A parsed conformance log (`../shared/conformance/out/*.txt`, or pgstore's
+/// A parsed conformance log (`Tests/Fixtures/conformance/out/*.txt`, or pgstore's
 /// own rendering of a run in the same layout).
 struct ConformanceLog {
     struct Entry: Equatable, CustomStringConvertible {

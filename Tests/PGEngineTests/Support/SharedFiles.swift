@@ -1,11 +1,10 @@
 import Foundation
 
-/// Files of `../shared` beside the package.
+/// The fixtures under `Tests/Fixtures` (see its README).
 enum SharedFiles {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let shared: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    static let conformance: URL = shared.appendingPathComponent("conformance")
+    static let conformance: URL = packageRoot.appendingPathComponent("Tests/Fixtures/conformance")
 
     static func read(_ url: URL) throws -> String {
         try String(contentsOf: url, encoding: .utf8)

@@ -69,14 +69,8 @@ public final class IOPageTable<Sink: EventSink> {
     public init(config: PageTableConfig, strategy: Strategy, sink: Sink, blank: Bool,
                 tableMemoryBase: UInt64 = TableAllocator.defaultBase,
                 tableMemoryLimit: UInt64 = TableAllocator.defaultLimit) throws(ConfigError) {
-        guard config.lineSize >= 8, config.lineSize <= 4096, config.lineSize & (config.lineSize - 1) == 0 else {
-            throw ConfigError(reason: "cache line size \(config.lineSize) is not a power of two from 8 to 4096")
-        }
-        if config.nonSecure && config.stage == .two {
-            throw ConfigError(reason: "the NS quirk (IO_PGTABLE_QUIRK_ARM_NS) exists for stage 1 only")
-        }
         self.config = config
-        self.geometry = try Geometry(config)
+        self.geometry = try config.checked()
         self.format = DescriptorFormat(stage: config.stage, granule: config.granule, nonSecure: config.nonSecure)
         self.strategy = strategy
         self.coherentWalk = config.coherentWalk || strategy.forcesCoherentWalk

@@ -139,9 +139,9 @@ private func expectAccounted(_ log: FtraceLog, _ text: String, sourceLocation: T
         let log = try parse(text)
         #expect(log.events == [
             FtraceEvent(call: Call(kind: .iommuMap, iova: 0xfe98_0000, paddr: 0x1_0ec8_0000, size: 524_288, prot: [.read, .write]),
-                        line: 1, timestamp: "4.878076"),
+                        line: 1, column: 63, timestamp: "4.878076"),
             FtraceEvent(call: Call(kind: .iommuUnmap, iova: 0xfe98_0000, size: 524_288),
-                        line: 2, timestamp: "327.747766"),
+                        line: 2, column: 65, timestamp: "327.747766"),
         ])
         #expect(log.skippedLines == 0)
         #expect(log.otherEvents == 0)
@@ -193,7 +193,8 @@ private func expectAccounted(_ log: FtraceLog, _ text: String, sourceLocation: T
     @Test func bothLayoutsGiveTheSameCalls() throws {
         let kernel = try parse(kernelLines.joined(separator: "\n"))
         let report = try parse(traceCmdLines.joined(separator: "\n"))
-        #expect(kernel.events == report.events)
+        #expect(kernel.events.map(\.call) == report.events.map(\.call))
+        #expect(kernel.events.map(\.timestamp) == report.events.map(\.timestamp))
     }
 
     // MARK: Formats

@@ -40,7 +40,7 @@ struct TimeTravelTests {
         var expected: [String: EngineState] = [:]
         for step in steps {
             switch step {
-            case .call(let c, _): live.perform(c)
+            case .call(let c, _, _): live.perform(c)
             case .snapshot(let name, _): expected[name] = live.captureState()
             }
         }

@@ -57,8 +57,15 @@ struct TimeTravelCommandTests {
 
         let named = try Binary.run(["snapshot", "--db", db, "mine", "--at", "1:3"])
         #expect(named.status == 0)
-        let clash = try Binary.run(["snapshot", "--db", db, "mine"])
-        #expect(clash.status == 2 && clash.stderr.contains("already exists"))
+        // Names are per run: run 1 already has "mine", run 2 may take it too.
+        let clash = try Binary.run(["snapshot", "--db", db, "mine", "--at", "1:5"])
+        #expect(clash.status == 2 && clash.stderr.contains("run 1 already has a snapshot named \"mine\""), "\(clash.stderr)")
+        let otherRun = try Binary.run(["snapshot", "--db", db, "mine", "--at", "2:latest"])
+        #expect(otherRun.status == 0, "\(otherRun.stderr)")
+        let second = try Binary.run(["dump", "--db", db, "mine"])
+        #expect(second.status == 0 && second.stdout.contains("run 2"), "\(second.stdout)")
+        let first = try Binary.run(["dump", "--db", db, "1:mine"])
+        #expect(first.status == 0 && first.stdout.contains("run 1"), "\(first.stdout)")
     }
 
     @Test("bad points and requests: a clear message, status 2", arguments: [
@@ -68,7 +75,7 @@ struct TimeTravelCommandTests {
         (["dump", "--db", "DB", "9:1"], "has no run 9"),
         (["restore", "--db", "DB", "before", "--into", "NOTPG"], "not a pgstore database"),
         (["restore", "--db", "DB", "1:5", "--into", "DIR/x.pgdb"], "inside call"),
-        (["record", "--db", "DB", "--continue", "1", "--strategy", "eager", "--generate", "sg:pages=1"], "keeps its strategy"),
+        (["record", "--db", "DB", "--continue", "1", "--strategy", "eager", "--generate", "sg:pages=1"], "keeps the run's strategy"),
     ])
     func refusals(_ args: [String], _ message: String) throws {
         let (dir, db) = try Self.history()

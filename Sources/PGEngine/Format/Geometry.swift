@@ -24,7 +24,8 @@ public struct Geometry: Sendable, Hashable {
         let granule = config.granule
         let maxBits = granule.maxAddressBits
         guard config.ias > 0, config.oas > 0 else {
-            throw ConfigError(reason: "IAS and OAS must be positive (ias=\(config.ias), oas=\(config.oas))")
+            throw ConfigError(reason: "IAS and OAS must be positive (ias=\(config.ias), oas=\(config.oas))",
+                              field: config.ias > 0 ? .oas : .ias)
         }
         // arm_lpae_restrict_pgsizes: clamp to what the granule can express.
         let ias = min(config.ias, maxBits)
@@ -32,12 +33,12 @@ public struct Geometry: Sendable, Hashable {
         let bitmap = granule.pageSizes(oas: oas)
         // The TCR/VTCR PS field has encodings for these output sizes only.
         guard [32, 36, 40, 42, 44, 48, 52].contains(oas) else {
-            throw ConfigError(reason: "OAS \(oas) has no TCR.IPS/VTCR.PS encoding; io-pgtable-arm accepts 32, 36, 40, 42, 44, 48 (and 52 with the 64K granule)")
+            throw ConfigError(reason: "OAS \(oas) has no TCR.IPS/VTCR.PS encoding; io-pgtable-arm accepts 32, 36, 40, 42, 44, 48 (and 52 with the 64K granule)", field: .oas)
         }
         let pgShift = granule.shift
         guard ias > pgShift else {
             // pgstore's own guard: the kernel would compute a table with no levels.
-            throw ConfigError(reason: "IAS \(ias) leaves no index bits above the \(granule) granule (pgstore needs IAS > \(pgShift))")
+            throw ConfigError(reason: "IAS \(ias) leaves no index bits above the \(granule) granule (pgstore needs IAS > \(pgShift))", field: .ias)
         }
         let bpl = pgShift - 3
         let vaBits = ias - pgShift
@@ -48,7 +49,7 @@ public struct Geometry: Sendable, Hashable {
         if config.stage == .two && Geometry.concatMandatory(granule: granule, startLevel: startLevel, ias: ias, oas: oas) {
             let rootEntries = 1 << pgdBits
             guard rootEntries <= 16 else {
-                throw ConfigError(reason: "stage 2 with \(granule) granule, IAS \(ias), OAS \(oas) must start one level lower with concatenated tables, but that needs \(rootEntries) of them (the architecture allows 16)")
+                throw ConfigError(reason: "stage 2 with \(granule) granule, IAS \(ias), OAS \(oas) must start one level lower with concatenated tables, but that needs \(rootEntries) of them (the architecture allows 16)", field: .ias)
             }
             pgdBits += bpl
             startLevel += 1

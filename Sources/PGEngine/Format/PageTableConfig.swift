@@ -39,5 +39,12 @@ public struct PageTableConfig: Sendable, Hashable, Codable {
 /// Why io-pgtable-arm (or pgstore, where noted) refuses a configuration.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public let reason: String
+    /// The setting the refusal is about, where one is (for naming the flag or
+    /// the script's `config` key that set it).
+    public let field: ConfigField?
+    public init(reason: String, field: ConfigField? = nil) {
+        self.reason = reason
+        self.field = field
+    }
     public var description: String { reason }
 }

@@ -23,12 +23,15 @@ public struct FtraceEvent: Sendable, Hashable {
     public var call: Call
     /// 1-based line of the event in the input.
     public var line: Int
+    /// 1-based column (in characters) where the event's fields start (`iova=...`).
+    public var column: Int
     /// The timestamp field as printed, e.g. `1234.567890`.
     public var timestamp: String
 
-    public init(call: Call, line: Int, timestamp: String) {
+    public init(call: Call, line: Int, column: Int = 1, timestamp: String) {
         self.call = call
         self.line = line
+        self.column = column
         self.timestamp = timestamp
     }
 }
@@ -356,7 +359,9 @@ private struct FtraceScanner {
             throw error(number, start, at, "\(isMap ? "map" : "unmap"): line ends before `IOMMU:`")
         case .iommu(let isMap, let timestamp, let fields):
             let call = try self.fields(isMap: isMap, from: fields, start, end, number)
-            log.events.append(FtraceEvent(call: call, line: number,
+            var column = 1
+            for i in start..<fields { column += bytes[i] & 0xC0 == 0x80 ? 0 : 1 }
+            log.events.append(FtraceEvent(call: call, line: number, column: column,
                                           timestamp: B.string(bytes, timestamp.lowerBound, timestamp.upperBound)))
         }
     }

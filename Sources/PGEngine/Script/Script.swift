@@ -70,6 +70,8 @@ public struct Script: Sendable, Hashable {
     public var config: ScriptConfig
     /// Where the config line was, if any.
     public var configLocation: SourceLocation?
+    /// Where each setting of the config line is (its `KEY=` in the line).
+    public var configKeyLocations: [ConfigField: SourceLocation] = [:]
     public var statements: [ScriptStatement]
     public init(config: ScriptConfig = ScriptConfig(), configLocation: SourceLocation? = nil, statements: [ScriptStatement] = []) {
         self.config = config

@@ -451,6 +451,7 @@ private struct LineParser {
                 throw error(at: f.start, "duplicate config key \"\(key)\"")
             }
             seen.append(key)
+            if let field = ConfigField(rawValue: key) { script.configKeyLocations[field] = location(f.start) }
 
             func bad(_ expected: String) -> ScriptError {
                 error(at: f.start, "bad value \"\(value)\" for \(key) (expected \(expected))")

@@ -11,6 +11,9 @@ import GRDBSQLite
 public final class HistoryStore: @unchecked Sendable {
     public let path: String
     public let readOnly: Bool
+    /// The schema version a file had when this store upgraded it on opening
+    /// for writing (nil when it was new or already current).
+    public private(set) var upgradedFrom: Int?
     let queue: DatabaseQueue
 
     public enum Mode: Sendable {
@@ -39,12 +42,21 @@ public final class HistoryStore: @unchecked Sendable {
         do {
             if exists { try HistoryStore.inspect(path) }
             var config = Configuration()
-            config.readonly = mode == .read
+            // A reader of a file with no write-ahead log in use opens it
+            // read-write but query-only: SQLite then removes the -wal and -shm
+            // files it needed when the reader closes, so the directory is left
+            // as it was (a read-only connection cannot remove them). With a log
+            // in use (a writer is recording, or one died), it opens read-only
+            // and the files it finds stay.
+            let walInUse = fm.fileExists(atPath: path + "-wal")
+            config.readonly = mode == .read && walInUse
             config.busyMode = .timeout(10)
             config.prepareDatabase { db in
-                if !db.configuration.readonly {
+                if mode == .write {
                     try db.execute(sql: "PRAGMA journal_mode = WAL")
                     try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                } else if !db.configuration.readonly {
+                    try db.execute(sql: "PRAGMA query_only = ON")
                 }
                 try db.execute(sql: "PRAGMA cache_size = -65536")
             }
@@ -56,7 +68,9 @@ public final class HistoryStore: @unchecked Sendable {
         }
         if mode == .write {
             do {
+                let before = try queue.read { db in try Schema.migrator().appliedIdentifiers(db) }.count
                 try Schema.migrator().migrate(queue)
+                if before > 0 && before < Schema.version { upgradedFrom = before }
                 try recoverInterruptedRuns()
             } catch {
                 throw HistoryStore.describe(error, path: path, opening: false)
@@ -65,6 +79,11 @@ public final class HistoryStore: @unchecked Sendable {
             do {
                 let applied = try queue.read { db in try Schema.migrator().appliedIdentifiers(db) }
                 if applied.isEmpty { throw StoreError(.notPgstore, path: path, "is an empty database, not a pgstore history (record into it first)") }
+                if applied.count < Schema.version {
+                    throw StoreError(.olderSchema, path: path,
+                                     "was written by an older pgstore (schema version \(applied.count); this pgstore reads version \(Schema.version)): "
+                                     + "upgrade it with `pgstore migrate \(path)` (reading never changes a file)")
+                }
             } catch let error as StoreError {
                 throw error
             } catch {
@@ -199,9 +218,25 @@ public final class HistoryStore: @unchecked Sendable {
         do { return try queue.write(body) } catch { throw HistoryStore.describe(error, path: path, opening: false) }
     }
 
-    /// Direct access without an implicit transaction (the recorder manages its own).
+    /// Direct access without an implicit transaction, for the recorder, which
+    /// commits its own batches. This is the one place that hands out such a
+    /// connection, and it owns what is left open: whatever `body` throws, a
+    /// transaction it began and did not end is rolled back here, so an error
+    /// anywhere in a recording loses only the uncommitted batch and never
+    /// leaves the connection inside a transaction.
     public func withConnection<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try queue.writeWithoutTransaction(body) } catch { throw HistoryStore.describe(error, path: path, opening: false) }
+        do {
+            return try queue.writeWithoutTransaction { db in
+                do {
+                    return try body(db)
+                } catch {
+                    if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                    throw error
+                }
+            }
+        } catch {
+            throw HistoryStore.describe(error, path: path, opening: false)
+        }
     }
 
     public func close() {

@@ -5,6 +5,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case notPgstore
         /// The file was made by a newer pgstore.
         case newerSchema
+        /// The file was made by an older pgstore and must be upgraded (`pgstore migrate`) before it is read.
+        case olderSchema
         /// The file cannot be opened or written.
         case access
         /// An SQLite error while reading or writing.

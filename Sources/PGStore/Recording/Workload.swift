@@ -2,8 +2,8 @@ import PGEngine
 
 /// One step of a workload being recorded.
 public enum WorkloadStep: Sendable {
-    /// A call, with the input line it came from (0 when generated).
-    case call(Call, line: Int)
+    /// A call, with the input line (0 when generated) and column it came from.
+    case call(Call, line: Int, column: Int = 1)
     /// `snapshot NAME`: name the current point.
     case snapshot(String, line: Int)
 }

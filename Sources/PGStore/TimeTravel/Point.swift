@@ -12,9 +12,11 @@ public struct Point: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension HistoryStore {
-    /// Resolves `NAME` (a snapshot), `RUN:SEQ`, `RUN:latest` or `latest` (the last run's end).
+    /// Resolves a point: `RUN:SEQ`, `RUN:latest`, `RUN:NAME` (run RUN's snapshot
+    /// NAME), `NAME` (the snapshot NAME of the latest run that has one) or
+    /// `latest` (the last run's end).
     public func resolve(_ text: String) throws(StoreError) -> Point {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         if text == "latest" {
             let last = try read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM runs") }
             guard let run = last else { throw StoreError(.notFound, path: path, "has no runs, so no point \"latest\"") }
@@ -24,8 +26,18 @@ extension HistoryStore {
             let info = try self.run(run)
             let last = try lastSeq(of: info.id)
             if parts[1] == "latest" { return Point(run: run, seq: last) }
-            guard let seq = Int64(parts[1]), seq >= 0 else {
-                throw StoreError(.invalid, path: path, "point \(text): SEQ must be a number or latest")
+            guard let seq = Int64(parts[1]) else {
+                let name = String(parts[1])
+                let seq = try read { db in
+                    try Int64.fetchOne(db, sql: "SELECT seq FROM snapshots WHERE run = ? AND name = ?", arguments: [run, name])
+                }
+                guard let seq else {
+                    throw StoreError(.notFound, path: path, "run \(run) has no snapshot named \"\(name)\" (a point is RUN:SEQ, RUN:latest, RUN:NAME, NAME or latest)")
+                }
+                return Point(run: run, seq: seq)
+            }
+            guard seq >= 0 else {
+                throw StoreError(.invalid, path: path, "point \(text): SEQ must be a number from 0")
             }
             guard seq <= last else {
                 throw StoreError(.notFound, path: path, "point \(text) is beyond the end of run \(run), which has \(last) events")
@@ -33,10 +45,10 @@ extension HistoryStore {
             return Point(run: run, seq: seq)
         }
         let snap = try read { db in
-            try Row.fetchOne(db, sql: "SELECT run, seq FROM snapshots WHERE name = ?", arguments: [text])
+            try Row.fetchOne(db, sql: "SELECT run, seq FROM snapshots WHERE name = ? ORDER BY run DESC LIMIT 1", arguments: [text])
         }
         guard let snap else {
-            throw StoreError(.notFound, path: path, "no snapshot named \"\(text)\" (a point is a snapshot name, RUN:SEQ, RUN:latest or latest)")
+            throw StoreError(.notFound, path: path, "no snapshot named \"\(text)\" (a point is RUN:SEQ, RUN:latest, RUN:NAME, NAME or latest)")
         }
         return Point(run: snap["run"], seq: snap["seq"])
     }

@@ -1,6 +1,10 @@
 import GRDB
 import PGEngine
 
+/// A named point of one run (`snapshots`). Names are unique within a run, so
+/// recording the same script again, or under several strategies, gives each
+/// run its own `mapped`; `RUN:NAME` names one of them and a bare `NAME` the
+/// latest run that has it.
 public struct SnapshotInfo: Sendable, Hashable {
     public var name: String
     public var run: Int64
@@ -8,19 +12,36 @@ public struct SnapshotInfo: Sendable, Hashable {
     public var createdAt: String
 }
 
-extension HistoryStore {
-    /// Names a point. Names are unique in a file: a clash is an error.
-    public func createSnapshot(_ name: String, at point: Point) throws(StoreError) {
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-.:/@".contains($0) }),
-              !name.contains(":") || Int64(name.split(separator: ":").first ?? "") == nil, name != "latest" else {
-            throw StoreError(.invalid, path: path, "\"\(name)\" cannot name a snapshot (letters, digits and _ - . / @; not latest, not RUN:SEQ)")
+/// What a snapshot may be called.
+public enum SnapshotName {
+    /// Why `name` cannot name a snapshot, or nil when it can: letters, digits
+    /// and `_ - . / @`, not starting with a digit-only `RUN:` part, not `latest`.
+    public static func problem(_ name: String) -> String? {
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-./@".contains($0) }),
+              name != "latest", Int64(name) == nil else {
+            return "\"\(name)\" cannot name a snapshot (letters, digits and _ - . / @; not a number, not latest)"
         }
+        return nil
+    }
+}
+
+extension HistoryStore {
+    /// Names a point. A name is unique within its run: a clash is an error.
+    public func createSnapshot(_ name: String, at point: Point) throws(StoreError) {
+        if let problem = SnapshotName.problem(name) { throw StoreError(.invalid, path: path, problem) }
         try write { db in
-            if let existing = try Row.fetchOne(db, sql: "SELECT run, seq FROM snapshots WHERE name = ?", arguments: [name]) {
-                throw StoreError(.invalid, path: path, "a snapshot named \"\(name)\" already exists (run \(existing["run"] as Int64), seq \(existing["seq"] as Int64))")
+            if let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM snapshots WHERE run = ? AND name = ?", arguments: [point.run, name]) {
+                throw StoreError(.invalid, path: path, "run \(point.run) already has a snapshot named \"\(name)\" (at \(point.run):\(seq))")
             }
-            try db.execute(sql: "INSERT INTO snapshots (name, run, seq, created_at) VALUES (?, ?, ?, ?)",
-                           arguments: [name, point.run, point.seq, RunInfo.now()])
+            try db.execute(sql: "INSERT INTO snapshots (run, name, seq, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [point.run, name, point.seq, RunInfo.now()])
+        }
+    }
+
+    /// The names run `run` already has among `names`.
+    public func existingSnapshots(_ names: [String], in run: Int64) throws(StoreError) -> [String] {
+        try read { db in
+            try names.filter { try Int.fetchOne(db, sql: "SELECT 1 FROM snapshots WHERE run = ? AND name = ?", arguments: [run, $0]) != nil }
         }
     }
 

@@ -29,7 +29,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Generate the workload instead of reading INPUT (see above).", valueName: "SPEC"))
     var generate: String?
 
-    @Option(help: ArgumentHelp("Sync strategies, comma-separated: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")); or all.", valueName: "S[,S...]"))
+    @Option(help: ArgumentHelp("Sync strategies, comma-separated, one run each: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")), or all (default: the script's config strategy, else eager).", valueName: "S[,S...]"))
     var strategy: String?
 
     @Option(help: ArgumentHelp("What INPUT is: script or ftrace (default: recognised by content).", valueName: "KIND"))
@@ -56,15 +56,15 @@ struct RecordCommand: ParsableCommand {
         guard batch > 0 else { throw PgstoreError("--batch \(batch): must be at least 1") }
         guard checkpointEvery > 0 else { throw PgstoreError("--checkpoint-every \(checkpointEvery): must be at least 1") }
         let workload = try WorkloadInput.load(path: input, generate: generate, from: from, lenient: lenient)
+        try workload.checkSnapshotNames()
         if let run = continueRun { return try continueRecording(run, workload: workload) }
-        let merged = try options.resolve(workload.scriptConfig)
-        let config = merged.applied(to: .default)
-        let strategies = try Self.strategies(strategy, default: merged.strategy ?? .eager)
-        let geometry: Geometry
-        do { geometry = try Geometry(config) } catch { throw PgstoreError("configuration refused: \(error.reason)") }
-        if !kernelErrors { try workload.validate(geometry: geometry) }
-        let steps = try workload.steps(geometry: geometry)
-
+        // Everything is checked before the history file is opened: a refused
+        // configuration or input leaves no run and no file behind.
+        let setup = try ResolvedSetup(script: workload.script, options: options, strategy: nil)
+        let strategies = try Self.strategies(strategy, default: setup.scriptStrategy)
+        if !kernelErrors { try workload.validate(geometry: setup.geometry) }
+        let steps = try workload.steps(geometry: setup.geometry)
+        print(Self.describe(setup.config, geometry: setup.geometry))
         if case .ftrace(let log) = workload.kind {
             var note = "\(workload.source.description): \(log.events.count) iommu events"
             note += "; skipped \(log.otherEvents) other events and \(log.skippedLines) other lines"
@@ -74,15 +74,15 @@ struct RecordCommand: ParsableCommand {
 
         let store = try Stores.write(database.path)
         defer { store.close() }
+        Self.noteUpgrade(store)
         Interrupt.install()
 
         for s in strategies {
-            var recording = RunRecording(config: config, strategy: s, source: workload.source, pgstoreVersion: Pgstore.version)
+            var recording = RunRecording(config: setup.config, strategy: s, source: workload.source, pgstoreVersion: Pgstore.version)
             recording.batchSize = Int64(batch)
             recording.checkpointEvery = checkpointEvery
             recording.failOnCallError = workload.isReplay
             recording.lenient = lenient
-            if strategies.count > 1 { recording.snapshotSuffix = "/\(s.rawValue)" }
             var progress = Progress(label: s.rawValue)
             let outcome: RunRecording.Outcome
             do {
@@ -94,34 +94,69 @@ struct RecordCommand: ParsableCommand {
                 throw PgstoreError(error.description)
             }
             progress.finish()
-            try Self.finish(outcome, strategy: s, source: workload.source)
+            try Self.finish(outcome, strategy: s)
         }
+    }
+
+    /// The configuration a run gets, after the kernel's adjustment, in the
+    /// words of a script's `config` line.
+    static func describe(_ c: PageTableConfig, geometry g: Geometry) -> String {
+        var line = "config stage=\(c.stage.rawValue) granule=\(c.granule) ias=\(g.ias) oas=\(g.oas) "
+        line += "coherent=\(c.coherentWalk ? "yes" : "no") line=\(c.lineSize)"
+        if c.noWarn { line += " nowarn=yes" }
+        if c.nonSecure { line += " ns=yes" }
+        line += "  # pgsize_bitmap=\(hex(g.pgsizeBitmap))"
+        var clamped: [String] = []
+        if g.ias != c.ias { clamped.append("ias \(c.ias)") }
+        if g.oas != c.oas { clamped.append("oas \(c.oas)") }
+        if !clamped.isEmpty { line += "; \(clamped.joined(separator: " and ")) clamped by the kernel to what the \(c.granule) granule allows" }
+        return line
+    }
+
+    /// Says so when opening for writing upgraded an older history file.
+    static func noteUpgrade(_ store: HistoryStore) {
+        guard let from = store.upgradedFrom else { return }
+        FileHandle.standardError.write(Data("pgstore: \(store.path): upgraded from schema version \(from) to \(Schema.version) before recording\n".utf8))
     }
 
     /// Prints a run's summary line; a failed run ends the command with status 2,
     /// an interrupted one with 130.
-    static func finish(_ outcome: RunRecording.Outcome, strategy: Strategy, source: WorkloadSource) throws {
+    static func finish(_ outcome: RunRecording.Outcome, strategy: Strategy) throws {
         print(summary(outcome, strategy: strategy))
         switch outcome.status {
         case .failed:
-            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) failed: \(source.description):\(outcome.message ?? "")\n".utf8))
+            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) failed: \(outcome.message ?? "")\n".utf8))
             throw ExitCode(2)
         case .incomplete:
-            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) interrupted; marked incomplete with \(outcome.events) events recorded\n".utf8))
+            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) interrupted; marked incomplete with \(outcome.runEvents) events recorded\n".utf8))
             throw ExitCode(130)
         case .complete, .running:
             break
         }
     }
 
-    /// `--continue RUN`: the run's own configuration and strategy, from its last point.
+    /// `--continue RUN`: the run's own configuration and strategy, from its last
+    /// point. A flag or script setting that contradicts the run is refused, with
+    /// its place, before anything is appended.
     func continueRecording(_ run: Int64, workload: WorkloadInput) throws {
-        if strategy != nil { throw PgstoreError("--continue \(run): the run keeps its strategy; restore into a new run to change it") }
+        if let strategy { throw PgstoreError("--strategy \(strategy): --continue \(run) keeps the run's strategy; restore into a new run to change it") }
         let store = try Stores.write(database.path)
         defer { store.close() }
+        Self.noteUpgrade(store)
         let info = try Stores.run { try store.run(run) }
         let geometry: Geometry
-        do { geometry = try Geometry(info.config) } catch { throw PgstoreError("run \(run): \(error.reason)") }
+        do { geometry = try info.config.checked() } catch { throw PgstoreError("run \(run): \(error.reason)") }
+        try Self.checkAgreement(run: info, geometry: geometry, script: workload.script, options: options)
+        if let script = workload.script {
+            let names = script.statements.compactMap { s -> (String, SourceLocation)? in
+                if case .snapshot(let name) = s.command { return (name, s.location) }
+                return nil
+            }
+            let taken = try Stores.run { try store.existingSnapshots(names.map(\.0), in: run) }
+            if let clash = names.first(where: { taken.contains($0.0) }) {
+                throw PgstoreError("\(clash.1): run \(run) already has a snapshot named \"\(clash.0)\"")
+            }
+        }
         if !kernelErrors { try workload.validate(geometry: geometry) }
         let steps = try workload.steps(geometry: geometry)
         Interrupt.install()
@@ -132,23 +167,57 @@ struct RecordCommand: ParsableCommand {
                                   progress: { progress.update(events: $0, calls: $1) }, shouldStop: { Interrupt.wasRequested })
         }
         progress.finish()
-        try Self.finish(outcome, strategy: info.strategy, source: workload.source)
+        try Self.finish(outcome, strategy: info.strategy)
     }
 
+    /// Refuses a continuation whose flags or script `config` line ask for a
+    /// different configuration or strategy than the run has.
+    static func checkAgreement(run info: RunInfo, geometry: Geometry, script: Script?, options: ConfigOptions) throws {
+        let asked = try options.resolve(script?.config ?? ScriptConfig())
+        let c = info.config
+        func clamp(_ bits: Int) -> Int { min(bits, c.granule.maxAddressBits) }
+        var differences: [(ConfigField, String)] = []
+        if let v = asked.stage, v != c.stage { differences.append((.stage, "stage \(v.rawValue) (the run is stage \(c.stage.rawValue))")) }
+        if let v = asked.granule, v != c.granule { differences.append((.granule, "granule \(v) (the run's is \(c.granule))")) }
+        if let v = asked.ias, clamp(v) != geometry.ias { differences.append((.ias, "ias \(v) (the run's is \(geometry.ias))")) }
+        if let v = asked.oas, clamp(v) != geometry.oas { differences.append((.oas, "oas \(v) (the run's is \(geometry.oas))")) }
+        if let v = asked.coherent, v != c.coherentWalk {
+            differences.append((.coherent, "coherent=\(v ? "yes" : "no") (the run's walk is \(c.coherentWalk ? "coherent" : "non-coherent"))"))
+        }
+        if let v = asked.lineSize, v != c.lineSize { differences.append((.lineSize, "line \(v) (the run's is \(c.lineSize))")) }
+        if let v = asked.noWarn, v != c.noWarn { differences.append((.noWarn, "nowarn=\(v ? "yes" : "no") (the run's is \(c.noWarn ? "yes" : "no"))")) }
+        if let v = asked.nonSecure, v != c.nonSecure { differences.append((.nonSecure, "ns=\(v ? "yes" : "no") (the run's is \(c.nonSecure ? "yes" : "no"))")) }
+        if let (field, what) = differences.first {
+            let message = "--continue \(info.id): \(what); a continuation keeps its run's configuration"
+            if let flag = options.flag(for: field) { throw PgstoreError("\(flag): \(message)") }
+            if let place = script?.configKeyLocations[field] { throw PgstoreError("\(place): \(message)") }
+            throw PgstoreError(message)
+        }
+        if let s = script?.config.strategy, s != info.strategy {
+            let place = script?.configLocation.map { "\($0): " } ?? ""
+            throw PgstoreError("\(place)--continue \(info.id): strategy=\(s) (the run's is \(info.strategy)); a continuation keeps its run's strategy")
+        }
+    }
+
+    /// `--strategy a,b,...`: each name once, in the order given; `all` stands
+    /// for every strategy in comparison order and may be mixed with names.
     static func strategies(_ text: String?, default fallback: Strategy) throws -> [Strategy] {
         guard let text else { return [fallback] }
-        if text == "all" { return Strategy.comparisonOrder }
         var out: [Strategy] = []
         for name in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let s = try parseStrategy(String(name))
-            if !out.contains(s) { out.append(s) }
+            let named = name == "all" ? Strategy.comparisonOrder : [try parseStrategy(String(name), accepting: ["all"])]
+            for s in named where !out.contains(s) { out.append(s) }
         }
         return out
     }
 
+    /// What one recording did: its own calls, events and rate (a continuation's,
+    /// not the whole run's), and the run's total when they differ.
     static func summary(_ o: RunRecording.Outcome, strategy: Strategy) -> String {
         let rate = o.seconds > 0 ? Int64(Double(o.events) / o.seconds) : 0
-        var s = "run \(o.run) \(strategy): \(o.status.rawValue), \(groupDigits(o.calls)) calls, \(groupDigits(o.events)) events, "
+        var s = "run \(o.run) \(strategy): \(o.status.rawValue), \(groupDigits(o.calls)) calls, \(groupDigits(o.events)) events"
+        if o.runEvents != o.events { s += " (\(groupDigits(o.runEvents)) in the run)" }
+        s += ", "
         s += "\(groupDigits(o.linesCleaned)) lines cleaned, \(groupDigits(o.staleFindings)) stale findings, "
         s += "\(groupDigits(rate)) events/s (\(String(format: "%.2f", o.seconds)) s)"
         if o.skippedCalls > 0 { s += ", \(o.skippedCalls) calls skipped (--lenient)" }

@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let parsed = try ScriptFile.load(script)
         let setup = try ResolvedSetup(script: parsed, options: options, strategy: strategy)
-        let geometry = try setup.geometry()
+        let geometry = setup.geometry
         if !kernelErrors {
             do {
                 try ScriptValidator.validate(parsed, geometry: geometry)

@@ -29,27 +29,37 @@ enum ScriptFile {
     }
 }
 
-/// The engine configuration for a script under the command-line options.
+/// The engine configuration for a script under the command-line options,
+/// checked once: a refused setting is reported where it was given (the flag,
+/// or the script's `file:line:column`), before anything is run or recorded.
 struct ResolvedSetup {
     var config: PageTableConfig
+    /// The strategy the script's config line names (eager when it names none).
+    var scriptStrategy: Strategy
+    /// `--strategy` when given, else the script's.
     var strategy: Strategy
+    var geometry: Geometry
 
-    init(script: Script, options: ConfigOptions, strategy override: String?) throws {
-        let merged = try options.resolve(script.config)
+    init(script: Script?, options: ConfigOptions, strategy override: String?) throws {
+        let merged = try options.resolve(script?.config ?? ScriptConfig())
         config = merged.applied(to: .default)
-        if let override {
-            strategy = try parseStrategy(override)
-        } else {
-            strategy = merged.strategy ?? .eager
+        scriptStrategy = merged.strategy ?? .eager
+        strategy = try override.map { try parseStrategy($0) } ?? scriptStrategy
+        do {
+            geometry = try config.checked()
+        } catch {
+            throw Self.refusal(error, script: script, options: options)
         }
     }
 
-    /// The geometry, or the kernel's reason for refusing the configuration.
-    func geometry() throws -> Geometry {
-        do {
-            return try Geometry(config)
-        } catch {
-            throw PgstoreError("configuration refused: \(error.reason)")
+    /// Names where the refused setting came from: a flag overrides the script.
+    static func refusal(_ error: ConfigError, script: Script?, options: ConfigOptions) -> PgstoreError {
+        if let field = error.field, let flag = options.flag(for: field) {
+            return PgstoreError("\(flag): configuration refused: \(error.reason)")
         }
+        if let script, let place = error.field.flatMap({ script.configKeyLocations[$0] }) ?? script.configLocation {
+            return PgstoreError("\(place): configuration refused: \(error.reason)")
+        }
+        return PgstoreError("configuration refused: \(error.reason)")
     }
 }

@@ -9,8 +9,8 @@ struct WorkloadInput {
 
     var kind: Kind
     var source: WorkloadSource
-    /// The script's own config (empty for other inputs).
-    var scriptConfig: ScriptConfig
+    /// The script, when the input is one.
+    var script: Script? { if case .script(let s) = kind { return s } else { return nil } }
 
     static func sha256(_ data: Data) -> String { WorkloadSource.sha256(data) }
 
@@ -25,8 +25,7 @@ struct WorkloadInput {
             do { parsed = try GeneratorSpec.parse(spec) } catch { throw PgstoreError(error.message) }
             return WorkloadInput(kind: .generator(parsed),
                                  source: WorkloadSource(kind: .generator, description: parsed.description,
-                                                        sha256: sha256(Data(parsed.description.utf8))),
-                                 scriptConfig: ScriptConfig())
+                                                        sha256: sha256(Data(parsed.description.utf8))))
         case (.some(let path), .none):
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -48,19 +47,33 @@ struct WorkloadInput {
                     if log.events.isEmpty {
                         throw PgstoreError("\(path): no iommu:map or iommu:unmap events in \(log.skippedLines + log.otherEvents) lines")
                     }
-                    return WorkloadInput(kind: .ftrace(log), source: WorkloadSource(kind: .ftrace, description: path, sha256: digest),
-                                         scriptConfig: ScriptConfig())
+                    return WorkloadInput(kind: .ftrace(log), source: WorkloadSource(kind: .ftrace, description: path, sha256: digest))
                 } catch let error as ScriptError {
                     throw PgstoreError(error.description)
                 }
             }
             do {
                 let script = try ScriptParser.parse(text, file: path)
-                return WorkloadInput(kind: .script(script), source: WorkloadSource(kind: .script, description: path, sha256: digest),
-                                     scriptConfig: script.config)
+                return WorkloadInput(kind: .script(script), source: WorkloadSource(kind: .script, description: path, sha256: digest))
             } catch {
                 throw PgstoreError(error.description)
             }
+        }
+    }
+
+    /// Checks every `snapshot` line before anything is recorded: each name must
+    /// be one a snapshot can have, and given once in the script (names are
+    /// unique within a run).
+    func checkSnapshotNames() throws {
+        guard let script else { return }
+        var first: [String: SourceLocation] = [:]
+        for statement in script.statements {
+            guard case .snapshot(let name) = statement.command else { continue }
+            if let problem = SnapshotName.problem(name) { throw PgstoreError("\(statement.location): \(problem)") }
+            if let earlier = first[name] {
+                throw PgstoreError("\(statement.location): snapshot \(name) is already named at line \(earlier.line); a run's snapshot names are unique")
+            }
+            first[name] = statement.location
         }
     }
 
@@ -84,13 +97,13 @@ struct WorkloadInput {
         case .script(let script):
             return AnySequence(script.statements.lazy.compactMap { statement -> WorkloadStep? in
                 switch statement.command {
-                case .call(let call): return .call(call, line: statement.location.line)
+                case .call(let call): return .call(call, line: statement.location.line, column: statement.location.column)
                 case .snapshot(let name): return .snapshot(name, line: statement.location.line)
                 case .dump, .stale: return nil
                 }
             })
         case .ftrace(let log):
-            return AnySequence(log.events.lazy.map { WorkloadStep.call($0.call, line: $0.line) })
+            return AnySequence(log.events.lazy.map { WorkloadStep.call($0.call, line: $0.line, column: $0.column) })
         case .generator(let spec):
             do {
                 return AnySequence(try spec.calls(geometry: geometry).lazy.map { WorkloadStep.call($0, line: 0) })

@@ -25,6 +25,20 @@ struct ConfigOptions: ParsableArguments {
     @Flag(name: .customLong("no-warn"), help: "Set IO_PGTABLE_QUIRK_NO_WARN: the kernel's WARNs on -EEXIST and unmapped entries stay quiet.")
     var noWarn = false
 
+    /// The flag and value that set `field`, when one did (`--oas 33`).
+    func flag(for field: ConfigField) -> String? {
+        switch field {
+        case .stage: return stage.map { "--stage \($0)" }
+        case .granule: return granule.map { "--granule \($0)" }
+        case .ias: return ias.map { "--ias \($0)" }
+        case .oas: return oas.map { "--oas \($0)" }
+        case .coherent: return coherent.map { "--coherent \($0)" }
+        case .lineSize: return lineSize.map { "--line-size \($0)" }
+        case .noWarn: return noWarn ? "--no-warn" : nil
+        case .nonSecure: return nil
+        }
+    }
+
     /// The script's config with these flags on top.
     func resolve(_ script: ScriptConfig) throws -> ScriptConfig {
         var c = script
@@ -47,12 +61,7 @@ struct ConfigOptions: ParsableArguments {
             default: throw PgstoreError("--coherent \(coherent): expected yes or no")
             }
         }
-        if let lineSize {
-            guard lineSize >= 8, lineSize <= 4096, lineSize & (lineSize - 1) == 0 else {
-                throw PgstoreError("--line-size \(lineSize): the cache line size must be a power of two from 8 to 4096")
-            }
-            c.lineSize = lineSize
-        }
+        if let lineSize { c.lineSize = lineSize }
         if noWarn { c.noWarn = true }
         return c
     }
@@ -63,10 +72,36 @@ extension Strategy: ExpressibleByArgument {
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
-/// Parses a `--strategy` value, naming the accepted ones when it is unknown.
-func parseStrategy(_ text: String, flag: String = "--strategy") throws -> Strategy {
+/// Parses a `--strategy` value, naming the accepted ones (and the closest,
+/// for a misspelling) when it is unknown. `accepting` lists further words the
+/// flag takes (`all`).
+func parseStrategy(_ text: String, flag: String = "--strategy", accepting extra: [String] = []) throws -> Strategy {
     guard let s = Strategy(parsing: text) else {
-        throw PgstoreError("\(flag) \(text): unknown strategy (expected one of: \(Strategy.allCases.map(\.rawValue).joined(separator: ", ")))")
+        let names = Strategy.allCases.map(\.rawValue) + extra
+        let hint = closestName(to: text, among: names).map { "; did you mean '\($0)'?" } ?? ""
+        throw PgstoreError("\(flag) \(text): unknown strategy (expected one of: \(names.joined(separator: ", ")))\(hint)")
     }
     return s
+}
+
+/// The name within two edits of `text` (or a prefix of it), if there is one closest.
+func closestName(to text: String, among names: [String]) -> String? {
+    let word = Array(text.lowercased())
+    func distance(_ name: String) -> Int {
+        let other = Array(name)
+        var row = Array(0...other.count)
+        for (i, a) in word.enumerated() {
+            var previous = row[0]
+            row[0] = i + 1
+            for (j, b) in other.enumerated() {
+                let substitution = previous + (a == b ? 0 : 1)
+                previous = row[j + 1]
+                row[j + 1] = min(substitution, row[j] + 1, row[j + 1] + 1)
+            }
+        }
+        return row[other.count]
+    }
+    let scored = names.map { ($0, $0.hasPrefix(text.lowercased()) && !text.isEmpty ? 0 : distance($0)) }
+    guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= 2 else { return nil }
+    return scored.filter { $0.1 == best.1 }.count == 1 ? best.0 : nil
 }

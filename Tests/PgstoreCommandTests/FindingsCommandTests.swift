@@ -85,7 +85,12 @@ struct FindingsCommandTests {
         #expect(eager == 600 + 4 && deferred == 64 + 11 + 4)
         let ratio = try #require(rows[1]["lines_cleaned_ratio"] as? Double)
         #expect(abs(ratio - Double(deferred) / Double(eager)) < 0.001)
+        // Two workloads (the generator's two runs, the script's one): a heading, a table and its baseline each.
         let all = try Binary.run(["compare", "--db", db])
-        #expect(all.stdout.split(separator: "\n").count == 5)
+        let lines = all.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.filter { $0.hasPrefix("workload ") }.count == 2)
+        #expect(lines.filter { $0 == "ratios to run 1, the first complete run of this workload" }.count == 1)
+        #expect(lines.filter { $0 == "ratios to run 3, the first complete run of this workload" }.count == 1)
+        #expect(lines.count == 6 + 1 + 5 + 1)   // the blank line between workloads, the final newline
     }
 }

@@ -98,7 +98,8 @@ struct QueryCommand: ParsableCommand {
 
 /// `pgstore stats`: one run's summary.
 struct StatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show what one run cost and what went wrong in it (default: the last run).")
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show what one run cost and what went wrong in it (default: the last run).",
+        discussion: "The run's status comes first: the figures of a failed or incomplete run are those of its recorded part only.")
 
     @OptionGroup var database: DatabaseOption
 
@@ -111,89 +112,18 @@ struct StatsCommand: ParsableCommand {
     func run() throws {
         let store = try Stores.read(database.path)
         defer { store.close() }
-        let s = try Stores.run { () throws -> StrategySummary in
+        let (info, s) = try Stores.run { () throws -> (RunInfo, StrategySummary) in
             let id = try runNumber ?? (store.runs().last?.id ?? { throw StoreError(.notFound, path: database.path, "has no runs") }())
-            return try store.summary(of: id)
+            return (try store.run(id), try store.summary(of: id))
         }
-        let table = Tabular(columns: ["figure", "value"], rows: CompareCommand.figures.map { name, get in [.text(name), get(s)] })
+        // Status first: a failed or interrupted run's figures are partial.
+        let status: [[Cell]] = [
+            [.text("run"), .int(info.id)],
+            [.text("status"), .text(info.effectiveStatus.rawValue)],
+            [.text("message"), info.statusReason.map { .text($0) } ?? .null],
+            [.text("workload"), .text(WorkloadText.describe(WorkloadGroups.group([info])[0]))],
+        ]
+        let table = Tabular(columns: ["figure", "value"], rows: status + CompareCommand.figures.map { name, get in [.text(name), get(s)] })
         print(table.render(format))
-    }
-}
-
-/// `pgstore compare`: runs side by side, with ratios to the first.
-struct CompareCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "compare",
-        abstract: "Compare runs side by side, each figure with its ratio to the first run (default: every run)."
-    )
-
-    @OptionGroup var database: DatabaseOption
-
-    @Argument(help: "Runs to compare, the baseline first.")
-    var runs: [Int64] = []
-
-    @Option(help: "Output format: \(TabularFormat.names).")
-    var format: TabularFormat = .table
-
-    static var figures: [(String, (StrategySummary) -> Cell)] { [
-        ("strategy", { .text($0.strategy) }),
-        ("calls", { .int($0.calls) }),
-        ("descriptor_writes", { .int($0.descriptorWrites) }),
-        ("clean_calls", { .int($0.cleanCalls) }),
-        ("lines_cleaned", { .int($0.linesCleaned) }),
-        ("redundant_lines", { .int($0.redundantLines) }),
-        ("lines_per_mapped_page", { .real($0.linesPerMappedPage) }),
-        ("tlb_flush_all", { .int($0.flushAll) }),
-        ("tlb_flush_walk", { .int($0.flushWalk) }),
-        ("tlb_inv_range", { .int($0.leafInvalidations) }),
-        ("tlb_add_page", { .int($0.addPage) }),
-        ("stale_findings", { .int($0.staleFindings) }),
-    ] }
-
-    func run() throws {
-        let store = try Stores.read(database.path)
-        defer { store.close() }
-        let summaries = try Stores.run { () throws -> [StrategySummary] in
-            let ids = runs.isEmpty ? try store.runs().map(\.id) : runs
-            if ids.isEmpty { throw StoreError(.notFound, path: database.path, "has no runs to compare") }
-            return try ids.map { try store.summary(of: $0) }
-        }
-        let base = summaries[0]
-        func ratio(_ v: Cell, _ b: Cell) -> Double? {
-            let x = Self.number(v), y = Self.number(b)
-            return y == 0 ? (x == 0 ? 1 : nil) : (x / y * 1000).rounded() / 1000
-        }
-        if format == .table {
-            // One cell per figure: the value, and its ratio to the first run.
-            let columns = ["run"] + Self.figures.map(\.0)
-            let rows: [[Cell]] = summaries.map { s in
-                [.int(s.run)] + Self.figures.map { name, get in
-                    let v = get(s)
-                    if name == "strategy" || s.run == base.run { return v }
-                    return .text("\(v.display) (\(ratio(v, get(base)).map { String(format: "%.3gx", $0) } ?? "new"))")
-                }
-            }
-            print(Tabular(columns: columns, rows: rows).render(format))
-            return
-        }
-        let columns = ["run"] + Self.figures.flatMap { $0.0 == "strategy" ? [$0.0] : [$0.0, $0.0 + "_ratio"] }
-        let rows: [[Cell]] = summaries.map { s in
-            var row: [Cell] = [.int(s.run)]
-            for (name, get) in Self.figures {
-                let v = get(s)
-                row.append(v)
-                if name != "strategy" { row.append(ratio(v, get(base)).map { .real($0) } ?? .null) }
-            }
-            return row
-        }
-        print(Tabular(columns: columns, rows: rows).render(format))
-    }
-
-    static func number(_ c: Cell) -> Double {
-        switch c {
-        case .int(let v), .address(let v): return Double(v)
-        case .real(let d): return d
-        default: return 0
-        }
     }
 }

@@ -21,11 +21,12 @@ struct RunsCommand: ParsableCommand {
         let runs: [RunInfo]
         do { runs = try store.runs() } catch { throw PgstoreError(error.description) }
         let table = Tabular(
-            columns: ["run", "strategy", "config", "source", "status", "calls", "events", "started"],
+            columns: ["run", "strategy", "config", "source", "status", "calls", "events", "started", "message"],
             rows: runs.map { r in
                 [.int(r.id), .text(r.strategy.rawValue), .text(Self.describe(r.config)),
                  .text(r.sourceKind == .restore ? "restore of \(r.parentRun ?? 0):\(r.parentSeq ?? 0)" : r.source),
-                 .text(r.effectiveStatus.rawValue), .int(r.calls), .int(r.events), .text(r.startedAt)]
+                 .text(r.effectiveStatus.rawValue), .int(r.calls), .int(r.events), .text(r.startedAt),
+                 r.statusReason.map { .text($0) } ?? .null]
             })
         print(table.render(format))
     }

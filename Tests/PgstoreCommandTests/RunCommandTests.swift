@@ -41,6 +41,20 @@ struct RunCommandTests {
         #expect(entries.first?["type"] as? String == "block")
     }
 
+    @Test("iova_to_phys above the IAS: refused by the validator, the kernel's aliased answer with --kernel-errors")
+    func iovaAboveIAS() throws {
+        let dir = try Binary.scratch()
+        let file = dir.appendingPathComponent("alias.pgs")
+        try "config ias=32\nmap 0x15000 0x80000000 4K 1 rw\niova_to_phys 0x1000150c6\n".write(to: file, atomically: true, encoding: .utf8)
+        let refused = try Binary.run(["run", file.path])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("\(file.path):3:1: iova_to_phys: IOVA range 0x1000150c6+0x1 goes beyond the 32-bit input address space"))
+        #expect(refused.stderr.contains("the kernel answers for the aliased IOVA 0x150c6 (run with --kernel-errors to see it)"))
+        let r = try Binary.run(["run", "--kernel-errors", file.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("iova_to_phys iova=0x1000150c6: phys=0x800000c6 | cmo=0 lines=0 tlb_all=0 tlb_walk=0 tlb_page=0 warn=0 stale=0"))
+    }
+
     @Test("demo compares the strategies")
     func demo() throws {
         let r = try Binary.run(["demo"])

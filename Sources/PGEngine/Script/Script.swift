@@ -26,6 +26,8 @@ public struct ScriptConfig: Sendable, Hashable, Codable {
     public var strategy: Strategy?
     public var noWarn: Bool?
     public var nonSecure: Bool?
+    /// `pgsizes=`: the driver's page-size bitmap (``PageTableConfig/pgsizeBitmap``).
+    public var pgsizes: UInt64?
     public init() {}
 
     /// Applies what this config sets on top of `base`.
@@ -39,6 +41,7 @@ public struct ScriptConfig: Sendable, Hashable, Codable {
         if let lineSize { c.lineSize = lineSize }
         if let noWarn { c.noWarn = noWarn }
         if let nonSecure { c.nonSecure = nonSecure }
+        if let pgsizes { c.pgsizeBitmap = pgsizes }
         return c
     }
 }
@@ -70,6 +73,9 @@ public struct Script: Sendable, Hashable {
     public var config: ScriptConfig
     /// Where the config line was, if any.
     public var configLocation: SourceLocation?
+    /// Where each setting of the config line is (by key), to name it when the
+    /// configuration as a whole is refused because of it.
+    public var configSettingLocations: [String: SourceLocation] = [:]
     public var statements: [ScriptStatement]
     public init(config: ScriptConfig = ScriptConfig(), configLocation: SourceLocation? = nil, statements: [ScriptStatement] = []) {
         self.config = config

@@ -61,7 +61,11 @@ struct RecordCommand: ParsableCommand {
         let config = merged.applied(to: .default)
         let strategies = try Self.strategies(strategy, default: merged.strategy ?? .eager)
         let geometry: Geometry
-        do { geometry = try Geometry(config) } catch { throw PgstoreError("configuration refused: \(error.reason)") }
+        do { geometry = try Geometry(config) } catch {
+            var script: Script?
+            if case .script(let s) = workload.kind { script = s }
+            throw options.refusal(error, script: script)
+        }
         if !kernelErrors { try workload.validate(geometry: geometry) }
         let steps = try workload.steps(geometry: geometry)
 

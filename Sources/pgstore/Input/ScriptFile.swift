@@ -33,8 +33,12 @@ enum ScriptFile {
 struct ResolvedSetup {
     var config: PageTableConfig
     var strategy: Strategy
+    let script: Script
+    let options: ConfigOptions
 
     init(script: Script, options: ConfigOptions, strategy override: String?) throws {
+        self.script = script
+        self.options = options
         let merged = try options.resolve(script.config)
         config = merged.applied(to: .default)
         if let override {
@@ -49,7 +53,7 @@ struct ResolvedSetup {
         do {
             return try Geometry(config)
         } catch {
-            throw PgstoreError("configuration refused: \(error.reason)")
+            throw options.refusal(error, script: script)
         }
     }
 }

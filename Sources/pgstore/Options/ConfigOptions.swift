@@ -25,6 +25,14 @@ struct ConfigOptions: ParsableArguments {
     @Flag(name: .customLong("no-warn"), help: "Set IO_PGTABLE_QUIRK_NO_WARN: the kernel's WARNs on -EEXIST and unmapped entries stay quiet.")
     var noWarn = false
 
+    @Option(help: ArgumentHelp("""
+        The page sizes the driver offers io-pgtable: sizes separated by , or | (4k,2m,1g) or one hex mask \
+        (0x40201000). The kernel keeps those the granule allows (4K: 4K 2M 1G; 16K: 16K 32M; 64K: 64K 512M, \
+        and 4T with an OAS above 48) and refuses a bitmap without the granule's page size; `run` shows it \
+        after that adjustment. Default: what arm-smmu-v3 passes, the granule's sizes plus 4T with a 52-bit OAS.
+        """, valueName: "SIZES"))
+    var pgsizes: String?
+
     /// The script's config with these flags on top.
     func resolve(_ script: ScriptConfig) throws -> ScriptConfig {
         var c = script
@@ -54,7 +62,23 @@ struct ConfigOptions: ParsableArguments {
             c.lineSize = lineSize
         }
         if noWarn { c.noWarn = true }
+        if let pgsizes {
+            switch DriverPageSizes.parse(pgsizes) {
+            case .success(let bitmap): c.pgsizes = bitmap
+            case .failure(let e): throw PgstoreError("--pgsizes \(pgsizes): \(e.message)")
+            }
+        }
         return c
+    }
+
+    /// A refused configuration, named by the input the refusal is about: this
+    /// flag, or the script's setting, when it is about one of them.
+    func refusal(_ error: ConfigError, script: Script?) -> PgstoreError {
+        if error.setting == .pgsizes {
+            if let pgsizes { return PgstoreError("--pgsizes \(pgsizes): \(error.reason)") }
+            if let location = script?.configSettingLocations["pgsizes"] { return PgstoreError("\(location): pgsizes: \(error.reason)") }
+        }
+        return PgstoreError("configuration refused: \(error.reason)")
     }
 }
 

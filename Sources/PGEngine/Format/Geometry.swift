@@ -139,6 +139,13 @@ public struct Geometry: Sendable, Hashable {
         (startLevel..<Geometry.maxLevels).first { blockSize($0) == size }
     }
 
+    /// Whether the page sizes are those arm-smmu-v3's bitmap leaves for this
+    /// granule and OAS (``PageTableConfig/pgsizeBitmap`` nil, or a bitmap the
+    /// restriction makes the same).
+    public var hasDefaultPgsizeBitmap: Bool {
+        pgsizeBitmap == granule.smmuV3PageSizes(oas: oas) & granule.pageSizes(oas: oas)
+    }
+
     /// Page sizes as a readable list, e.g. `4K|2M|1G`.
     public var pageSizeList: String { sizeList(pgsizeBitmap) }
 }

@@ -81,6 +81,46 @@ struct PropertyTests {
         for (iova, pa) in model { #expect(engine.iovaToPhys(iova).value == pa) }
     }
 
+    @Test("iova_to_phys(iova) equals iova_to_phys(iova & (2^IAS - 1)) for every mapped IOVA", arguments: setups)
+    func aliasesAboveIAS(_ setup: Setup) throws {
+        let engine = try IOPageTable(config: setup.config, sink: NullSink())
+        let workload = Array(ChurnWorkload(operations: 250, seed: 11, geometry: engine.geometry))
+        let page = engine.geometry.minPageSize
+        let ias = UInt64(engine.geometry.ias)
+        let inputMask: UInt64 = (1 << ias) - 1
+        var mapped: [UInt64: UInt64] = [:]
+        var rng = SplitMix64(seed: 5)
+        var probes = 0, step = 0
+        var mismatches: [String] = []
+        for call in workload {
+            let result = engine.perform(call)
+            try #require(result.ret == 0, "\(call.kind) at \(hex(call.iova)) failed: \(Errno.name(result.ret))")
+            switch call.kind {
+            case .iommuMap, .iommuMapSG:
+                for (iova, pa) in Self.pages(of: call, pageSize: page) { mapped[iova] = pa }
+            case .iommuUnmap:
+                for iova in stride(from: call.iova, to: call.iova + call.size, by: Int(page)) { mapped[iova] = nil }
+            default: break
+            }
+            // Every mapped page, at a random offset, with random bits above the
+            // IAS: after every 25th call and after the last.
+            guard step % 25 == 24 || step == workload.count - 1 else { step += 1; continue }
+            step += 1
+            for (iova, pa) in mapped {
+                let low = iova + rng.next() % page
+                let high = (rng.next() | 1) << ias     // at least one bit at or above the IAS
+                let aliased = low | high
+                let above = engine.iovaToPhys(aliased).value
+                if above != engine.iovaToPhys(aliased & inputMask).value || above != pa + (low - iova) {
+                    mismatches.append("\(hex(aliased)) -> \(hex(above)), expected \(hex(pa + (low - iova)))")
+                }
+                probes += 1
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+        #expect(probes > 1000)
+    }
+
     @Test("batched-sg never cleans more lines than eager", arguments: 0..<6)
     func batchedNeverWorse(_ seed: Int) throws {
         var rng = SplitMix64(seed: UInt64(seed))

@@ -36,6 +36,14 @@ struct BadInputTests {
         Case(name: "bad granule flag", script: "tlb_sync\n", arguments: ["--granule", "8k"], expect: ["--granule 8k"]),
         Case(name: "bad line size", script: "tlb_sync\n", arguments: ["--line-size", "96"], expect: ["--line-size 96", "power of two"]),
         Case(name: "empty map_sg", script: "map_sg 0x0 rw\n", expect: ["FILE:1", "map_sg"]),
+        Case(name: "pgsizes garbage", script: "config pgsizes=4k,lots\n", expect: ["FILE:1:19", "pgsizes: \"lots\" is not a number"]),
+        Case(name: "pgsizes size the format cannot have", script: "config pgsizes=4k,8k\n",
+             expect: ["FILE:1:19", "pgsizes: page size 8k (0x2000) is not a page or block size of the Arm LPAE format"]),
+        Case(name: "pgsizes without the granule's page size", script: "config granule=64k oas=52 pgsizes=512m,4t\n",
+             expect: ["FILE:1:27", "pgsizes: the offered page sizes 512M|4T lack the 64K granule's page size 64K"]),
+        Case(name: "bad pgsizes flag", script: "tlb_sync\n", arguments: ["--pgsizes", "2m|zz"], expect: ["--pgsizes 2m|zz: \"zz\" is not a number"]),
+        Case(name: "pgsizes flag empty after restriction", script: "tlb_sync\n", arguments: ["--granule", "16k", "--pgsizes", "4k"],
+             expect: ["--pgsizes 4k: none of the offered page sizes 4K is a size of the 16K granule"]),
     ]
 
     @Test("clear message, exit status 2, no crash", arguments: cases)

@@ -194,6 +194,6 @@ struct RecordCommandTests {
         let db = dir.appendingPathComponent("m.pgdb").path
         let r = try Binary.run(["migrate", db])
         #expect(r.status == 0)
-        #expect(r.stdout.contains("schema version 5 (0001_initial, 0002_snapshots, 0003_checkpoints, 0004_views, 0005_segments_and_run_snapshots)"))
+        #expect(r.stdout.contains("schema version 6 (0001_initial, 0002_snapshots, 0003_checkpoints, 0004_views, 0005_segments_and_run_snapshots, 0006_pgsizes)"))
     }
 }

@@ -4,6 +4,7 @@ public enum ConfigField: String, Sendable, Hashable, Codable, CaseIterable {
     case lineSize = "line"
     case noWarn = "nowarn"
     case nonSecure = "ns"
+    case pgsizes
 }
 
 extension PageTableConfig {

@@ -27,10 +27,23 @@ public struct Geometry: Sendable, Hashable {
             throw ConfigError(reason: "IAS and OAS must be positive (ias=\(config.ias), oas=\(config.oas))",
                               field: config.ias > 0 ? .oas : .ias)
         }
-        // arm_lpae_restrict_pgsizes: clamp to what the granule can express.
+        // arm_lpae_restrict_pgsizes: keep the driver's sizes the granule allows,
+        // clamp the address sizes to what the granule can express.
+        let offered = config.driverPgsizeBitmap
+        let bitmap = offered & granule.pageSizes(oas: config.oas)
         let ias = min(config.ias, maxBits)
         let oas = min(config.oas, maxBits)
-        let bitmap = granule.pageSizes(oas: oas)
+        // arm_lpae_alloc_pgtable refuses a bitmap left without the granule's page size.
+        guard bitmap & granule.bytes != 0 else {
+            let allowed = sizeList(granule.pageSizes(oas: 52), separator: ", ") + (granule == .size64K ? " with an OAS above 48" : "")
+            if bitmap == 0 {
+                throw ConfigError(reason: "none of the offered page sizes \(sizeList(offered)) is a size of the \(granule) granule (\(allowed)): "
+                                  + "nothing is left once io-pgtable-arm restricts the bitmap to the granule", field: .pgsizes)
+            }
+            throw ConfigError(reason: "the offered page sizes \(sizeList(offered)) lack the \(granule) granule's page size \(granule), and "
+                              + "io-pgtable-arm refuses a bitmap without it (only \(sizeList(bitmap)) is left after the restriction to the granule)",
+                              field: .pgsizes)
+        }
         // The TCR/VTCR PS field has encodings for these output sizes only.
         guard [32, 36, 40, 42, 44, 48, 52].contains(oas) else {
             throw ConfigError(reason: "OAS \(oas) has no TCR.IPS/VTCR.PS encoding; io-pgtable-arm accepts 32, 36, 40, 42, 44, 48 (and 52 with the 64K granule)", field: .oas)
@@ -127,10 +140,15 @@ public struct Geometry: Sendable, Hashable {
         (startLevel..<Geometry.maxLevels).first { blockSize($0) == size }
     }
 
-    /// Page sizes as a readable list, e.g. `4K|2M|1G`.
-    public var pageSizeList: String {
-        (0..<64).filter { pgsizeBitmap & (1 << UInt64($0)) != 0 }.map { formatSize(1 << UInt64($0)) }.joined(separator: "|")
+    /// Whether the page sizes are those arm-smmu-v3's bitmap leaves for this
+    /// granule and OAS (``PageTableConfig/pgsizeBitmap`` nil, or a bitmap the
+    /// restriction makes the same).
+    public var hasDefaultPgsizeBitmap: Bool {
+        pgsizeBitmap == granule.smmuV3PageSizes(oas: oas) & granule.pageSizes(oas: oas)
     }
+
+    /// Page sizes as a readable list, e.g. `4K|2M|1G`.
+    public var pageSizeList: String { sizeList(pgsizeBitmap) }
 }
 
 /// Formats a power-of-two byte count as 4K, 2M, 1G, 4T; other values in hex.

@@ -19,9 +19,14 @@ public struct PageTableConfig: Sendable, Hashable, Codable {
     public var noWarn: Bool
     /// `IO_PGTABLE_QUIRK_ARM_NS` (stage 1 only): NS and NSTABLE bits.
     public var nonSecure: Bool
+    /// The page sizes the driver offers (`cfg->pgsize_bitmap` as passed to
+    /// `alloc_io_pgtable_ops`, before the kernel restricts it to the granule);
+    /// nil for what arm-smmu-v3 passes (``Granule/smmuV3PageSizes(oas:)``).
+    public var pgsizeBitmap: UInt64?
 
     public init(stage: Stage = .one, granule: Granule = .size4K, ias: Int = 48, oas: Int = 48,
-                coherentWalk: Bool = false, lineSize: Int = 64, noWarn: Bool = false, nonSecure: Bool = false) {
+                coherentWalk: Bool = false, lineSize: Int = 64, noWarn: Bool = false, nonSecure: Bool = false,
+                pgsizeBitmap: UInt64? = nil) {
         self.stage = stage
         self.granule = granule
         self.ias = ias
@@ -30,7 +35,11 @@ public struct PageTableConfig: Sendable, Hashable, Codable {
         self.lineSize = lineSize
         self.noWarn = noWarn
         self.nonSecure = nonSecure
+        self.pgsizeBitmap = pgsizeBitmap
     }
+
+    /// The bitmap the driver passes: the configured one, or arm-smmu-v3's for this granule and OAS.
+    public var driverPgsizeBitmap: UInt64 { pgsizeBitmap ?? granule.smmuV3PageSizes(oas: oas) }
 
     /// The configuration kernel conformance logs (`Tests/Fixtures/conformance`) use unless a file says otherwise.
     public static let `default` = PageTableConfig()

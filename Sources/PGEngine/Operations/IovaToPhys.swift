@@ -1,4 +1,12 @@
-/// `iova_to_phys`, on the shared range walker.
+/// `iova_to_phys`.
+///
+/// The kernel looks an address up one level at a time, indexing each table
+/// with `ARM_LPAE_LVL_IDX`, which keeps only that level's index bits (the
+/// start level's `pgd_bits` of them). Bits at and above the IAS therefore
+/// never reach an index, and an IOVA above the input address size is not
+/// refused: it answers for the aliased IOVA `iova & (2^IAS - 1)`. The lookup
+/// here descends the same way, so it answers the same, rather than riding the
+/// range walker, which bounds each table by the IOVAs it translates.
 extension IOPageTable {
     /// The physical address `iova` translates to in the CPU view, or 0 when unmapped.
     @discardableResult
@@ -9,26 +17,25 @@ extension IOPageTable {
         return result
     }
 
-    /// The leaf that maps `iova` in the CPU view, if any.
+    /// The leaf the kernel's lookup of `iova` reaches in the CPU view, if any:
+    /// at each level the entry `ARM_LPAE_LVL_IDX(iova, level)` of the table,
+    /// down through table descriptors, to a leaf (found) or anything else (none).
     public func translate(_ iova: UInt64) -> (pa: UInt64, pte: UInt64, level: Int, table: Int, index: Int)? {
-        var finder = LeafFinder()
-        walk(iova: iova, size: 1, visitor: &finder)
-        guard finder.table >= 0 else { return nil }
-        let pte = entry(finder.index, of: finder.table)
-        guard DescriptorFormat.isLeaf(pte, level: finder.level) else { return nil }
-        let offset = iova & (geometry.blockSize(finder.level) - 1)
-        return (format.outputAddress(pte) | offset, pte, finder.level, finder.table, finder.index)
-    }
-}
-
-/// Remembers the last run a one-address walk reached: the entry that decides the translation.
-struct LeafFinder: RangeVisitor {
-    var table = -1
-    var level = 0
-    var index = 0
-    mutating func run(table: Int, level: Int, index: Int, count: Int) {
-        self.table = table
-        self.level = level
-        self.index = index
+        guard !isFreed, !tables.isEmpty else { return nil }
+        var table = root
+        var level = geometry.startLevel
+        while level < Geometry.maxLevels {
+            let index = geometry.index(of: iova, level: level)
+            let pte = entry(index, of: table)
+            if DescriptorFormat.isLeaf(pte, level: level) {
+                let offset = iova & (geometry.blockSize(level) - 1)
+                return (format.outputAddress(pte) | offset, pte, level, table, index)
+            }
+            guard DescriptorFormat.isTable(pte, level: level) else { return nil }
+            table = child(of: pte)
+            guard table >= 0 else { return nil }
+            level += 1
+        }
+        return nil
     }
 }

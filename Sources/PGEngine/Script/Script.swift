@@ -26,6 +26,8 @@ public struct ScriptConfig: Sendable, Hashable, Codable {
     public var strategy: Strategy?
     public var noWarn: Bool?
     public var nonSecure: Bool?
+    /// `pgsizes=`: the driver's page-size bitmap (``PageTableConfig/pgsizeBitmap``).
+    public var pgsizes: UInt64?
     public init() {}
 
     /// Applies what this config sets on top of `base`.
@@ -39,6 +41,7 @@ public struct ScriptConfig: Sendable, Hashable, Codable {
         if let lineSize { c.lineSize = lineSize }
         if let noWarn { c.noWarn = noWarn }
         if let nonSecure { c.nonSecure = nonSecure }
+        if let pgsizes { c.pgsizeBitmap = pgsizes }
         return c
     }
 }

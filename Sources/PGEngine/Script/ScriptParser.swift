@@ -20,7 +20,7 @@ public enum ScriptParser {
     ]
 
     /// The keys a `config` line may set.
-    public static let configKeys = ["stage", "granule", "ias", "oas", "coherent", "line", "strategy", "nowarn", "ns"]
+    public static let configKeys = ["stage", "granule", "ias", "oas", "coherent", "line", "strategy", "nowarn", "ns", "pgsizes"]
 
     /// Parses a whole script. `file` names the input in error locations.
     public static func parse(_ text: String, file: String) throws(ScriptError) -> Script {
@@ -495,6 +495,13 @@ private struct LineParser {
                 config.strategy = s
             case "nowarn": config.noWarn = try boolean()
             case "ns": config.nonSecure = try boolean()
+            case "pgsizes":
+                switch DriverPageSizes.parse(value) {
+                case .success(let bitmap): config.pgsizes = bitmap
+                case .failure(let e):
+                    throw ScriptError(SourceLocation(file: file, line: lineNumber, column: column(valueField.start) + e.offset),
+                                      "pgsizes: \(e.message)")
+                }
             default: preconditionFailure("key list and switch disagree")
             }
         }

@@ -7,11 +7,13 @@ public struct TraceText<Sink: EventSink> {
 
     private var geometry: Geometry { engine.geometry }
 
-    /// The `CONFIG` line.
+    /// The `CONFIG` line: the configuration as the driver passes it (the
+    /// page-size bitmap before the allocation restricts it; the alloc line
+    /// shows it after).
     public func configLine() -> String {
         let c = engine.config
         let quirks = (c.noWarn ? 0x40 : 0) | (c.nonSecure ? 0x1 : 0)
-        return "CONFIG strategy=\(engine.strategy) fmt=\(c.stage.kernelFormat) pgsize_bitmap=\(hex(geometry.pgsizeBitmap)) "
+        return "CONFIG strategy=\(engine.strategy) fmt=\(c.stage.kernelFormat) pgsize_bitmap=\(hex(c.driverPgsizeBitmap)) "
             + "ias=\(c.ias) oas=\(c.oas) granule=\(c.granule) coherent_walk=\(engine.coherentWalk ? 1 : 0) "
             + "defer_sync_pte=\(engine.strategy.defersLeafSync ? 1 : 0) line=\(c.lineSize) quirks=\(hex(UInt64(quirks)))"
     }

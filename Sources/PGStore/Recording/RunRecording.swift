@@ -117,11 +117,12 @@ public struct RunRecording {
                            arguments: [Int64(getpid()), runID])
         } else {
             try db.execute(sql: """
-                INSERT INTO runs (strategy, stage, granule, ias, oas, coherent_walk, line_size, no_warn, non_secure,
+                INSERT INTO runs (strategy, stage, granule, ias, oas, coherent_walk, line_size, no_warn, non_secure, pgsize_bitmap,
                     source_kind, source, source_sha256, pgstore_version, started_at, status, recorder_pid, parent_run, parent_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)
                 """, arguments: [strategy.rawValue, config.stage.rawValue, Int64(config.granule.bytes), geometry.ias, geometry.oas,
                                  config.coherentWalk || strategy.forcesCoherentWalk, config.lineSize, config.noWarn, config.nonSecure,
+                                 RunInfo.storedPgsizeBitmap(geometry),
                                  source.kind.rawValue, source.description, source.sha256, pgstoreVersion, now, Int64(getpid()),
                                  parent?.run, parent?.seq])
             runID = db.lastInsertedRowID

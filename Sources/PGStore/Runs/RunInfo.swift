@@ -53,6 +53,7 @@ public struct RunInfo: Sendable, Hashable {
         c.lineSize = row["line_size"]
         c.noWarn = row["no_warn"]
         c.nonSecure = row["non_secure"]
+        c.pgsizeBitmap = (row["pgsize_bitmap"] as Int64?).map { UInt64(bitPattern: $0) }
         config = c
         sourceKind = SourceKind(rawValue: row["source_kind"]) ?? .script
         source = row["source"]
@@ -67,6 +68,12 @@ public struct RunInfo: Sendable, Hashable {
         parentSeq = row["parent_seq"]
         events = row["events"]
         calls = row["calls"]
+    }
+
+    /// `runs.pgsize_bitmap` for a run of this geometry: the page sizes after
+    /// the kernel's restriction, or NULL when they are arm-smmu-v3's default.
+    static func storedPgsizeBitmap(_ geometry: Geometry) -> Int64? {
+        geometry.hasDefaultPgsizeBitmap ? nil : Int64(bitPattern: geometry.pgsizeBitmap)
     }
 
     static func now() -> String {

@@ -187,6 +187,14 @@ struct RecordCommand: ParsableCommand {
         if let v = asked.lineSize, v != c.lineSize { differences.append((.lineSize, "line \(v) (the run's is \(c.lineSize))")) }
         if let v = asked.noWarn, v != c.noWarn { differences.append((.noWarn, "nowarn=\(v ? "yes" : "no") (the run's is \(c.noWarn ? "yes" : "no"))")) }
         if let v = asked.nonSecure, v != c.nonSecure { differences.append((.nonSecure, "ns=\(v ? "yes" : "no") (the run's is \(c.nonSecure ? "yes" : "no"))")) }
+        if let v = asked.pgsizes {
+            var offered = c
+            offered.pgsizeBitmap = v
+            let restricted = (try? offered.checked())?.pgsizeBitmap
+            if restricted != geometry.pgsizeBitmap {
+                differences.append((.pgsizes, "pgsizes \(hex(restricted ?? v)) (the run's is \(hex(geometry.pgsizeBitmap)))"))
+            }
+        }
         if let (field, what) = differences.first {
             let message = "--continue \(info.id): \(what); a continuation keeps its run's configuration"
             if let flag = options.flag(for: field) { throw PgstoreError("\(flag): \(message)") }

@@ -32,6 +32,7 @@ struct RunsCommand: ParsableCommand {
     }
 
     static func describe(_ c: PageTableConfig) -> String {
-        "S\(c.stage.rawValue) \(c.granule) \(c.ias)/\(c.oas) \(c.coherentWalk ? "coherent" : "non-coherent") \(c.lineSize)B"
+        let sizes = c.pgsizeBitmap.map { " pgsizes=\(sizeList($0))" } ?? ""
+        return "S\(c.stage.rawValue) \(c.granule) \(c.ias)/\(c.oas) \(c.coherentWalk ? "coherent" : "non-coherent") \(c.lineSize)B\(sizes)"
     }
 }

@@ -55,9 +55,12 @@ struct ResolvedSetup {
     /// Names where the refused setting came from: a flag overrides the script.
     static func refusal(_ error: ConfigError, script: Script?, options: ConfigOptions) -> PgstoreError {
         if let field = error.field, let flag = options.flag(for: field) {
-            return PgstoreError("\(flag): configuration refused: \(error.reason)")
+            return PgstoreError("\(flag): \(error.reason)")
         }
-        if let script, let place = error.field.flatMap({ script.configKeyLocations[$0] }) ?? script.configLocation {
+        if let script, let field = error.field, let place = script.configKeyLocations[field] {
+            return PgstoreError("\(place): \(field.rawValue): \(error.reason)")
+        }
+        if let script, let place = script.configLocation {
             return PgstoreError("\(place): configuration refused: \(error.reason)")
         }
         return PgstoreError("configuration refused: \(error.reason)")

@@ -36,8 +36,17 @@ struct ConfigOptions: ParsableArguments {
         case .lineSize: return lineSize.map { "--line-size \($0)" }
         case .noWarn: return noWarn ? "--no-warn" : nil
         case .nonSecure: return nil
+        case .pgsizes: return pgsizes.map { "--pgsizes \($0)" }
         }
     }
+
+    @Option(help: ArgumentHelp("""
+        The page sizes the driver offers io-pgtable: sizes separated by , or | (4k,2m,1g) or one hex mask \
+        (0x40201000). The kernel keeps those the granule allows (4K: 4K 2M 1G; 16K: 16K 32M; 64K: 64K 512M, \
+        and 4T with an OAS above 48) and refuses a bitmap without the granule's page size; `run` and `record` \
+        show it after that adjustment. Default: what arm-smmu-v3 passes, the granule's sizes plus 4T with a 52-bit OAS.
+        """, valueName: "SIZES"))
+    var pgsizes: String?
 
     /// The script's config with these flags on top.
     func resolve(_ script: ScriptConfig) throws -> ScriptConfig {
@@ -63,8 +72,15 @@ struct ConfigOptions: ParsableArguments {
         }
         if let lineSize { c.lineSize = lineSize }
         if noWarn { c.noWarn = true }
+        if let pgsizes {
+            switch DriverPageSizes.parse(pgsizes) {
+            case .success(let bitmap): c.pgsizes = bitmap
+            case .failure(let e): throw PgstoreError("--pgsizes \(pgsizes): \(e.message)")
+            }
+        }
         return c
     }
+
 }
 
 extension Strategy: ExpressibleByArgument {

@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "pgstore", targets: ["pgstore"]),
         .library(name: "PGEngine", targets: ["PGEngine"]),
+        .library(name: "PGKernel", targets: ["PGKernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,14 +28,27 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            plugins: ["EmbedMigrations"]
+            plugins: ["EmbedFiles"]
         ),
-        // Build tool: turns migrations/*.sql into Swift so the binary carries its schema.
-        .executableTarget(name: "embed-migrations", path: "Sources/embed-migrations"),
+        // The kernel-source backend: builds a helper from a kernel tree's
+        // io-pgtable-arm.c and pgstore's C shim (shim/, embedded, not compiled
+        // by SwiftPM) and turns what the kernel did into engine events.
+        .target(
+            name: "PGKernel",
+            dependencies: [
+                "PGEngine",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["shim"],
+            plugins: ["EmbedFiles"]
+        ),
+        // Build tool: turns migrations/*.sql and the kernel shim into Swift so
+        // the binary carries them.
+        .executableTarget(name: "embed-files", path: "Sources/embed-files"),
         .plugin(
-            name: "EmbedMigrations",
+            name: "EmbedFiles",
             capability: .buildTool(),
-            dependencies: ["embed-migrations"]
+            dependencies: ["embed-files"]
         ),
         .executableTarget(
             name: "pgstore",
@@ -59,6 +73,10 @@ let package = Package(
         .testTarget(
             name: "PGEngineTests",
             dependencies: ["PGEngine"]
+        ),
+        .testTarget(
+            name: "PGKernelTests",
+            dependencies: ["PGKernel", "PGEngine"]
         ),
         .testTarget(
             name: "PGStoreTests",

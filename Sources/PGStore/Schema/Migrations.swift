@@ -24,7 +24,7 @@ public enum Schema {
 
     /// The SQL of one migration.
     public static func sql(of identifier: String) -> String? {
-        EmbeddedMigrations.all.first { $0.identifier == identifier }?.sql
+        EmbeddedMigrations.all.first { $0.identifier == identifier }?.text
     }
 }
 

@@ -1,0 +1,25 @@
+/// The seam between what drives a page table (scripts, traces, generators) and
+/// what implements it: pgstore's engine, or the kernel's own io-pgtable-arm.c
+/// through the kernel helper (PGKernel's `KernelPageTable`). Both take the same
+/// calls and emit the same events into their sink, so a command swaps one for
+/// the other in one line.
+public protocol PageTableBackend: AnyObject {
+    associatedtype Sink: EventSink
+    /// Why a call could not run: `Never` for the engine; a kernel `BUG_ON` or a
+    /// crashed helper for the kernel backend.
+    associatedtype Failure: Error
+
+    var sink: Sink { get set }
+    /// The strategy as a run names it (`eager`, `kernel 6.12.118+defer_sync_pte`).
+    var strategyName: String { get }
+    /// Runs one call and returns what it returned; its events go to `sink`.
+    func run(_ call: Call) throws(Failure) -> CallResult
+}
+
+extension IOPageTable: PageTableBackend {
+    public typealias Failure = Never
+
+    public var strategyName: String { strategy.rawValue }
+
+    public func run(_ call: Call) -> CallResult { perform(call) }
+}

@@ -91,4 +91,13 @@ struct TimeTravelCommandTests {
         #expect(r.stderr.contains(message), "\(r.stderr)")
         #expect(try Data(contentsOf: notPG) == before)
     }
+
+    @Test("dump --help names the point forms and its default once")
+    func dumpHelp() throws {
+        let r = try Binary.run(["dump", "--help"])
+        #expect(r.status == 0)
+        let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("RUN:SEQ, RUN:latest, RUN:NAME, NAME or latest. (default: latest)"), "\(r.stdout)")
+        #expect(text.components(separatedBy: "(default: latest)").count == 2, "\(r.stdout)")
+    }
 }

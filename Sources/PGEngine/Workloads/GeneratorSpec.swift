@@ -24,21 +24,20 @@ public enum GeneratorSpec: Sendable, Hashable, CustomStringConvertible {
             if fields[String(kv[0])] != nil { throw ParseError(message: "--generate \(text): \(kv[0]) given twice") }
             fields[String(kv[0])] = String(kv[1])
         }
-        func number(_ key: String, required: Bool, max: UInt64) throws(ParseError) -> UInt64? {
+        func number(_ key: String, required: Bool, min: UInt64 = 0, max: UInt64) throws(ParseError) -> UInt64? {
             guard let v = fields.removeValue(forKey: key) else {
                 if required { throw ParseError(message: "--generate \(text): \(key)= is required") }
                 return nil
             }
-            guard let n = parseNumber(v), n <= max else {
-                throw ParseError(message: "--generate \(text): \(key)=\(v) is not a number from 0 to \(max)")
+            guard let n = parseNumber(v), n >= min, n <= max else {
+                throw ParseError(message: "--generate \(text): \(key)=\(v) is not a number from \(min) to \(max)")
             }
             return n
         }
         let spec: GeneratorSpec
         switch parts[0] {
         case "sg":
-            let pages = try number("pages", required: true, max: 1 << 26)!
-            guard pages > 0 else { throw ParseError(message: "--generate \(text): pages must be at least 1") }
+            let pages = try number("pages", required: true, min: 1, max: 1 << 26)!
             var placement = ScatterGatherWorkload.Placement.random
             if let pa = fields.removeValue(forKey: "pa") {
                 guard let p = ScatterGatherWorkload.Placement(rawValue: pa) else {

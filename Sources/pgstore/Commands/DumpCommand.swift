@@ -18,7 +18,7 @@ struct DumpCommand: ParsableCommand {
 
     @OptionGroup var database: DatabaseOption
 
-    @Argument(help: "The point (default: latest).")
+    @Argument(help: "The point: RUN:SEQ, RUN:latest, RUN:NAME, NAME or latest.")
     var point: String = "latest"
 
     @Option(help: "Output format: text or json.")

@@ -100,4 +100,12 @@ struct TimeTravelCommandTests {
         #expect(text.contains("RUN:SEQ, RUN:latest, RUN:NAME, NAME or latest. (default: latest)"), "\(r.stdout)")
         #expect(text.components(separatedBy: "(default: latest)").count == 2, "\(r.stdout)")
     }
+
+    @Test("restore --help lists the strategies it takes")
+    func restoreHelp() throws {
+        let r = try Binary.run(["restore", "--help"])
+        let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(r.status == 0)
+        #expect(text.contains("eager, deferred"), "\(r.stdout)")
+    }
 }

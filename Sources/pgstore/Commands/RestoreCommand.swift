@@ -23,7 +23,8 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The history file to start the new run in.", valueName: "FILE2"))
     var into: String
 
-    @Option(help: "Strategy of the new run (default: the original's).")
+    @Option(help: ArgumentHelp("Strategy of the new run: \(Strategy.allValueStrings.joined(separator: ", ")) (default: the original's).",
+                               valueName: "strategy"))
     var strategy: String?
 
     func run() throws {

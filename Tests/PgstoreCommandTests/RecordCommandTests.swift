@@ -196,4 +196,30 @@ struct RecordCommandTests {
         #expect(r.status == 0)
         #expect(r.stdout.contains("schema version 6 (0001_initial, 0002_snapshots, 0003_checkpoints, 0004_views, 0005_segments_and_run_snapshots, 0006_pgsizes)"))
     }
+
+    @Test("record --continue appends a segment; a contradicting config line is refused at its place and appends nothing")
+    func continuationSegments() throws {
+        let dir = try Binary.scratch()
+        let first = dir.appendingPathComponent("a.pgs"), wrong = dir.appendingPathComponent("b.pgs"), more = dir.appendingPathComponent("c.pgs")
+        try "iommu_map 0x0 0x80000000 0x4000 rw\n".write(to: first, atomically: true, encoding: .utf8)
+        try "config granule=16k\niommu_unmap 0x1000 0x1000\n".write(to: wrong, atomically: true, encoding: .utf8)
+        try "iommu_unmap 0x1000 0x1000\n".write(to: more, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("h.pgdb").path
+        #expect(try Binary.run(["record", "--db", db, first.path]).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        let refused = try Binary.run(["record", "--db", db, "--continue", "1", wrong.path])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("\(wrong.path):1:8: --continue 1: granule 16K (the run's is 4K)"), "\(refused.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
+        let cont = try Binary.run(["record", "--db", db, "--continue", "1", more.path])
+        #expect(cont.status == 0, "\(cont.stderr)")
+        #expect(cont.stdout.contains("8 events (36 in the run)"), "\(cont.stdout)")
+        let r = try Binary.run(["runs", "--db", db, "--segments", "--format", "json"])
+        let segments = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+        #expect(segments.map { $0["source"] as? String } == [first.path, more.path])
+        #expect(segments.map { $0["start_seq"] as? Int } == [0, 28])
+        #expect(segments.map { $0["end_seq"] as? Int } == [28, 36])
+        #expect(segments.map { $0["status"] as? String } == ["complete", "complete"])
+        #expect(try Self.runsJSON(db).first?["segments"] as? Int == 2)
+    }
 }

@@ -22,10 +22,11 @@ enum Binary {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Outcome {
+    static func run(_ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
+        if !extra.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
         if let directory { process.currentDirectoryURL = directory }
         // Files rather than pipes: a large output can never block the child.
         let dir = try scratch()

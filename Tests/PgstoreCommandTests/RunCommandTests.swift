@@ -84,4 +84,18 @@ struct RunCommandTests {
         #expect(r.stdout.contains("history: "))
         #expect(r.stdout.contains("batched-sg"))
     }
+
+    @Test("demo reuses one directory instead of leaving one per run")
+    func demoLeavesOneDirectory() throws {
+        let tmp = try Binary.scratch()
+        let first = try Binary.run(["demo", "--pages", "64"], environment: ["TMPDIR": tmp.path])
+        let second = try Binary.run(["demo", "--pages", "64"], environment: ["TMPDIR": tmp.path])
+        #expect(first.status == 0 && second.status == 0, "\(first.stderr)\(second.stderr)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: tmp.path)
+        #expect(entries == ["pgstore-demo-\(getuid())"])
+        let history = second.stdout.split(separator: "\n").first { $0.hasPrefix("history: ") }
+        #expect(history == first.stdout.split(separator: "\n").first { $0.hasPrefix("history: ") })
+        let runs = try Binary.run(["runs", "--db", String(history?.dropFirst("history: ".count) ?? ""), "--format", "csv"])
+        #expect(runs.stdout.split(separator: "\n").count == 6, "\(runs.stdout)")   // header and one run per strategy
+    }
 }

@@ -11,7 +11,7 @@ struct DemoCommand: ParsableCommand {
         discussion: """
         Mapping a long scatter-gather list 4 KiB at a time cleans each 64-byte line of leaf \
         descriptors once per descriptor, eight times; the strategies of the thread clean it once. \
-        Each strategy's run is recorded into the history file (a temporary one unless --db is given) \
+        Each strategy's run is recorded into the history file (unless --db is given, pgstore-demo-UID/demo.pgdb in the temporary directory, replaced by each demo) \
         and the comparison is read back from it: clean calls, lines cleaned, lines per mapped page, \
         redundant cleans (a line cleaned again), the most any line was cleaned, and stale findings.
         """
@@ -32,9 +32,13 @@ struct DemoCommand: ParsableCommand {
         if let database {
             path = database
         } else {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgstore-demo-\(getpid())")
+            // One directory per user, reused: each demo replaces the last one's
+            // history and report instead of leaving a directory per run.
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgstore-demo-\(getuid())")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             path = dir.appendingPathComponent("demo.pgdb").path
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent("demo.html"))
         }
         let spec = GeneratorSpec.scatterGather(pages: pages, placement: .random, seed: seed)
         let store: HistoryStore

@@ -18,10 +18,10 @@ struct DiffRestoreTests {
         return (store, steps, outcome)
     }
 
-    /// The descriptors of a state by table path, table descriptors as child paths (what diffs compare).
-    static func normalized(_ e: IOPageTable<NullSink>) -> [String: [Int: String]] {
+    /// The descriptors of a state by table path: the values written, with each table descriptor's child path.
+    static func entries(_ e: IOPageTable<NullSink>) -> [String: [Int: String]] {
         HistoryDiff.entries(of: e, tables: nil).mapValues { t in
-            t.values.mapValues { v in v.1.map { "T->\($0)" } ?? hex16(v.0) }
+            t.values.mapValues { v in v.child.map { "\(hex16(v.written)) T->\($0)" } ?? hex16(v.written) }
         }
     }
 
@@ -36,13 +36,13 @@ struct DiffRestoreTests {
             if a > b { swap(&a, &b) }
             let pa = Point(run: outcome.run, seq: a), pb = Point(run: outcome.run, seq: b)
             let diff = try store.diff(pa, pb)
-            var state = Self.normalized(try store.reconstruct(pa).engine)
+            var state = Self.entries(try store.reconstruct(pa).engine)
             for c in diff.descriptors {
-                let value = c.new == 0 ? nil : (c.newChild.map { "T->\($0)" } ?? hex16(c.new))
+                let value = c.new == 0 ? nil : (c.newChild.map { "\(hex16(c.new)) T->\($0)" } ?? hex16(c.new))
                 state[c.table, default: [:]][c.index] = value
             }
             state = state.filter { !$0.value.isEmpty }
-            let target = Self.normalized(try store.reconstruct(pb).engine).filter { !$0.value.isEmpty }
+            let target = Self.entries(try store.reconstruct(pb).engine).filter { !$0.value.isEmpty }
             // Tables that became empty drop out on both sides the same way; compare the entries.
             #expect(state == target, "diff \(pa) -> \(pb) does not lead to the state at \(pb)")
 

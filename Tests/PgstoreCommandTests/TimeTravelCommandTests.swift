@@ -108,4 +108,49 @@ struct TimeTravelCommandTests {
         #expect(r.status == 0)
         #expect(text.contains("eager, deferred"), "\(r.stdout)")
     }
+
+    @Test("diff shows table descriptors as written; across runs it labels the path-normalised form it compares")
+    func tableDescriptorsAsWritten() throws {
+        let dir = try Binary.scratch()
+        let a = dir.appendingPathComponent("a.pgs"), b = dir.appendingPathComponent("b.pgs")
+        try "iommu_map 0x0 0x80000000 0x1000 rw\nsnapshot one\niommu_map 0x40000000 0x90000000 0x1000 rw\nsnapshot two\n"
+            .write(to: a, atomically: true, encoding: .utf8)
+        try "iommu_map 0x40000000 0x90000000 0x1000 rw\nsnapshot two\n".write(to: b, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("h.pgdb").path
+        #expect(try Binary.run(["record", "--db", db, a.path]).status == 0)
+        #expect(try Binary.run(["record", "--db", db, b.path]).status == 0)
+        // The L1 entry run 1 wrote for its second L2 table, as the history holds it.
+        let written = try Binary.run(["query", "--db", db, "--format", "csv",
+                                      "SELECT printf('0x%016x', new) FROM writes WHERE run = 1 AND level = 1 AND idx = 1 ORDER BY seq DESC LIMIT 1"])
+        #expect(written.stdout.contains("0x0080000040004003"), "\(written.stdout)")
+
+        let same = try Binary.run(["diff", "--db", db, "1:one", "1:two"])
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.stdout.contains("L0/0/L1 [1] L1 0x0000000040000000-0x000000007fffffff: 0 (invalid) -> "
+                                     + "0x0080000040004003 (table 0x40004000 -> L0/0/L1/1/L2)\n"), "\(same.stdout)")
+        #expect(!same.stdout.contains("normalised"))
+        #expect(!same.stdout.contains("0x0080000000000003"))
+
+        // Run 2 put the same table at another page: compared by path, the entry is unchanged,
+        // and the entries that differ show what each run wrote, the normalised form labelled.
+        let across = try Binary.run(["diff", "--db", db, "1:two", "2:two"])
+        #expect(across.status == 0, "\(across.stderr)")
+        #expect(across.stdout.contains("compared by the child's path"))
+        #expect(!across.stdout.contains("L0/0/L1 [1]"))
+        #expect(across.stdout.contains("L0/0/L1 [0] L1 0x0000000000000000-0x000000003fffffff: 0x0080000040002003 "
+                                       + "(table 0x40002000 -> L0/0/L1/0/L2, normalised 0x0080000000000003) -> 0 (invalid)"), "\(across.stdout)")
+        #expect(across.stdout.contains("3 descriptors changed"))
+        let json = try Binary.run(["diff", "--db", db, "1:two", "2:two", "--format", "json"])
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(doc["comparison"] as? String == "child path")
+        let first = try #require((doc["descriptors"] as? [[String: Any]])?.first)
+        #expect(first["old"] as? String == "0x0080000040002003")
+        #expect(first["oldNormalised"] as? String == "0x0080000000000003")
+        #expect(first["oldChild"] as? String == "L0/0/L1/0/L2")
+        let sameJSON = try Binary.run(["diff", "--db", db, "1:one", "1:two", "--format", "json"])
+        let sameDoc = try #require(try JSONSerialization.jsonObject(with: Data(sameJSON.stdout.utf8)) as? [String: Any])
+        #expect(sameDoc["comparison"] as? String == "written")
+        #expect((sameDoc["descriptors"] as? [[String: Any]])?.first?["new"] as? String == "0x0080000040004003")
+        #expect((sameDoc["descriptors"] as? [[String: Any]])?.first?["newNormalised"] == nil)
+    }
 }

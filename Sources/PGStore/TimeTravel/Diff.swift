@@ -9,11 +9,24 @@ public struct HistoryDiff: Sendable {
         public var level: Int
         public var iova: UInt64
         public var size: UInt64
-        /// Values with table addresses replaced by the child's path (nil: no such entry).
+        /// The values as written (0: no valid entry).
         public var old: UInt64
         public var new: UInt64
+        /// For a table descriptor, the path of the table it points to.
         public var oldChild: String?
         public var newChild: String?
+        /// For a table descriptor compared by path: its value with the table address cleared.
+        public var oldNormalised: UInt64?
+        public var newNormalised: UInt64?
+    }
+
+    /// How table descriptors were compared.
+    public enum Comparison: String, Sendable {
+        /// One run: by the value written, so a table moved to another page is a change.
+        case written
+        /// Two runs: each run allocated its tables apart, so a table descriptor is
+        /// compared by its child's path and its value with the address cleared.
+        case childPath = "child path"
     }
 
     public enum MappingKind: String, Sendable { case mapped, unmapped, remapped, protection }
@@ -31,6 +44,7 @@ public struct HistoryDiff: Sendable {
     public var from: Point
     public var to: Point
     public var descriptors: [DescriptorChange]
+    public var comparison: Comparison
     public var mappings: [MappingChange]
     /// Between the points, when they are in the same run.
     public var cleanCalls: Int64?
@@ -86,32 +100,48 @@ extension HistoryStore {
             lines = touched.2
             invalidations = touched.3
         }
-        let descriptors = HistoryDiff.descriptorChanges(ea, eb, tables: touchedTables)
+        let comparison: HistoryDiff.Comparison = a.run == b.run ? .written : .childPath
+        let descriptors = HistoryDiff.descriptorChanges(ea, eb, tables: touchedTables, comparison: comparison)
         // Translations can only differ under the entries that changed.
         let spans = touchedTables == nil ? nil : HistoryDiff.merge(descriptors.map { ($0.iova, $0.iova &+ $0.size &- 1) })
         let mappings = HistoryDiff.mappingChanges(ea, eb, spans: spans)
-        return HistoryDiff(from: a, to: b, descriptors: descriptors, mappings: mappings, cleanCalls: cleans, linesCleaned: lines,
+        return HistoryDiff(from: a, to: b, descriptors: descriptors, comparison: comparison, mappings: mappings, cleanCalls: cleans, linesCleaned: lines,
                            invalidations: invalidations, dirtyLinesFrom: ea.dirtyLineCount(), dirtyLinesTo: eb.dirtyLineCount(),
                            staleFrom: ea.staleEntryCount(), staleTo: eb.staleEntryCount(), format: ea.format)
     }
 }
 
 extension HistoryDiff {
-    /// Entries by table path, with table descriptors normalised to their child's path.
-    static func entries(of engine: IOPageTable<NullSink>, tables ids: Set<Int>?) -> [String: (level: Int, iovaBase: UInt64, values: [Int: (UInt64, String?)])] {
-        var out: [String: (level: Int, iovaBase: UInt64, values: [Int: (UInt64, String?)])] = [:]
+    /// One valid entry: its written value and, for a table descriptor, the child's path.
+    struct Entry: Equatable {
+        var written: UInt64
+        var child: String?
+        /// A table descriptor's value with the table address cleared.
+        var normalised: UInt64? { child == nil ? nil : written & ~DescriptorBits.addressMask }
+
+        func same(as other: Entry, by comparison: Comparison) -> Bool {
+            switch comparison {
+            case .written: return written == other.written && child == other.child
+            case .childPath: return child == other.child && (child == nil ? written == other.written : normalised == other.normalised)
+            }
+        }
+    }
+
+    /// Entries by table path.
+    static func entries(of engine: IOPageTable<NullSink>, tables ids: Set<Int>?) -> [String: (level: Int, iovaBase: UInt64, values: [Int: Entry])] {
+        var out: [String: (level: Int, iovaBase: UInt64, values: [Int: Entry])] = [:]
         let live = engine.liveTablesInOrder()
         for id in live where ids?.contains(id) ?? true {
             let t = engine.tables[id]
-            var values: [Int: (UInt64, String?)] = [:]
+            var values: [Int: Entry] = [:]
             for i in 0..<t.entries {
                 let pte = engine.entry(i, of: id)
                 guard pte != 0 else { continue }
                 if DescriptorFormat.isTable(pte, level: t.level) {
                     let child = engine.tableID(at: engine.format.outputAddress(pte))
-                    values[i] = (pte & ~DescriptorBits.addressMask, child >= 0 ? engine.path(of: child) : "?")
+                    values[i] = Entry(written: pte, child: child >= 0 ? engine.path(of: child) : "?")
                 } else {
-                    values[i] = (pte, nil)
+                    values[i] = Entry(written: pte, child: nil)
                 }
             }
             out[engine.path(of: id)] = (t.level, t.iovaBase, values)
@@ -119,7 +149,8 @@ extension HistoryDiff {
         return out
     }
 
-    static func descriptorChanges(_ a: IOPageTable<NullSink>, _ b: IOPageTable<NullSink>, tables ids: Set<Int>?) -> [DescriptorChange] {
+    static func descriptorChanges(_ a: IOPageTable<NullSink>, _ b: IOPageTable<NullSink>, tables ids: Set<Int>?,
+                                  comparison: Comparison) -> [DescriptorChange] {
         // Tables touched in the range may be reached through untouched parents; include the paths either side knows.
         let ea = entries(of: a, tables: ids), eb = entries(of: b, tables: ids)
         var out: [DescriptorChange] = []
@@ -131,9 +162,11 @@ extension HistoryDiff {
             let indices = Set(left?.values.keys.map { $0 } ?? []).union(right?.values.keys.map { $0 } ?? []).sorted()
             for i in indices {
                 let o = left?.values[i], n = right?.values[i]
-                if o?.0 == n?.0 && o?.1 == n?.1 { continue }
+                if let o, let n, o.same(as: n, by: comparison) { continue }
+                let byPath = comparison == .childPath
                 out.append(DescriptorChange(table: path, index: i, level: level, iova: base &+ UInt64(i) &* size, size: size,
-                                            old: o?.0 ?? 0, new: n?.0 ?? 0, oldChild: o?.1, newChild: n?.1))
+                                            old: o?.written ?? 0, new: n?.written ?? 0, oldChild: o?.child, newChild: n?.child,
+                                            oldNormalised: byPath ? o?.normalised : nil, newNormalised: byPath ? n?.normalised : nil))
             }
         }
         return out

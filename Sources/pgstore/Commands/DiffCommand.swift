@@ -54,9 +54,14 @@ enum DiffText {
         var out = ["diff \(d.from) -> \(d.to) (\(level.rawValue) level)"]
         switch level {
         case .descriptor:
+            if d.comparison == .childPath {
+                out.append("across runs, table descriptors are compared by the child's path and their value with the address cleared "
+                           + "(shown as \"normalised\"): each run allocated its tables apart")
+            }
             for c in d.descriptors {
                 out.append("\(c.table) [\(c.index)] L\(c.level) \(hex16(c.iova))-\(hex16(c.iova &+ c.size &- 1)): "
-                           + "\(describe(c.old, child: c.oldChild, level: c.level, d.format)) -> \(describe(c.new, child: c.newChild, level: c.level, d.format))")
+                           + "\(describe(c.old, child: c.oldChild, normalised: c.oldNormalised, level: c.level, d.format)) -> "
+                           + "\(describe(c.new, child: c.newChild, normalised: c.newNormalised, level: c.level, d.format))")
             }
             out.append("\(d.descriptors.count) descriptors changed")
         case .mapping:
@@ -79,9 +84,12 @@ enum DiffText {
         return out
     }
 
-    static func describe(_ value: UInt64, child: String?, level: Int, _ f: DescriptorFormat) -> String {
+    static func describe(_ value: UInt64, child: String?, normalised: UInt64?, level: Int, _ f: DescriptorFormat) -> String {
         if value == 0 { return "0 (invalid)" }
-        if let child { return "\(hex16(value)) (table -> \(child))" }
+        if let child {
+            let normal = normalised.map { ", normalised \(hex16($0))" } ?? ""
+            return "\(hex16(value)) (table \(hex(f.outputAddress(value))) -> \(child)\(normal))"
+        }
         let d = f.decode(value, level: level)
         return "\(hex16(value)) (\(d.kind.rawValue) \(hex(d.outputAddress)) \(d.attributes.joined(separator: " ")))"
     }
@@ -91,6 +99,8 @@ struct DiffJSON: Encodable {
     var from: String
     var to: String
     var level: String
+    /// How table descriptors were compared: "written" (one run) or "child path" (two runs).
+    var comparison: String?
     var descriptors: [Descriptor]?
     var mappings: [Mapping]?
     var cleanCalls: Int64?
@@ -102,6 +112,8 @@ struct DiffJSON: Encodable {
     struct Descriptor: Encodable {
         var table: String, index: Int, level: Int, iova: String, size: String, old: String, new: String
         var oldChild: String?, newChild: String?, oldType: String, newType: String
+        /// Table descriptors compared by path: the value with the table address cleared.
+        var oldNormalised: String?, newNormalised: String?
     }
 
     struct Mapping: Encodable {
@@ -117,8 +129,10 @@ struct DiffJSON: Encodable {
                 Descriptor(table: c.table, index: c.index, level: c.level, iova: hex(c.iova), size: hex(c.size), old: hex16(c.old), new: hex16(c.new),
                            oldChild: c.oldChild, newChild: c.newChild,
                            oldType: c.oldChild != nil ? "table" : d.format.decode(c.old, level: c.level).kind.rawValue,
-                           newType: c.newChild != nil ? "table" : d.format.decode(c.new, level: c.level).kind.rawValue)
+                           newType: c.newChild != nil ? "table" : d.format.decode(c.new, level: c.level).kind.rawValue,
+                           oldNormalised: c.oldNormalised.map(hex16), newNormalised: c.newNormalised.map(hex16))
             }
+            comparison = d.comparison.rawValue
         } else {
             mappings = d.mappings.map { m in
                 Mapping(change: m.kind.rawValue, iova: hex(m.iova), size: hex(m.size), oldPA: m.oldPA.map(hex), newPA: m.newPA.map(hex),

@@ -105,7 +105,7 @@ struct CompareCommand: ParsableCommand {
     static func number(_ c: Cell) -> Double {
         switch c {
         case .int(let v), .address(let v): return Double(v)
-        case .real(let d): return d
+        case .real(let d), .sqlReal(let d): return d
         default: return 0
         }
     }

@@ -85,7 +85,7 @@ struct QueryCommand: ParsableCommand {
             zip(result.columns, row).map { column, value in
                 switch value {
                 case .integer(let v): return Self.addressColumns.contains(column.lowercased()) ? .address(v) : .int(v)
-                case .real(let d): return .real(d)
+                case .real(let d): return .sqlReal(d)
                 case .text(let s): return .text(s)
                 case .blob(let b): return .text("<\(b.count) bytes>")
                 case .null: return .null

@@ -10,7 +10,10 @@ enum Cell: Equatable {
     case text(String)
     case int(Int64)
     case address(Int64)
+    /// A figure, shown to four significant digits.
     case real(Double)
+    /// A value SQL returned, shown as the stock sqlite3 shell shows it.
+    case sqlReal(Double)
     case null
 
     var display: String {
@@ -19,13 +22,14 @@ enum Cell: Equatable {
         case .int(let v): return String(v)
         case .address(let v): return "0x" + String(UInt64(bitPattern: v), radix: 16)
         case .real(let d): return d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : String(format: "%.4g", d)
+        case .sqlReal(let d): return Self.sqliteText(d)
         case .null: return ""
         }
     }
 
     var isNumeric: Bool {
         switch self {
-        case .int, .address, .real: return true
+        case .int, .address, .real, .sqlReal: return true
         default: return false
         }
     }
@@ -35,9 +39,21 @@ enum Cell: Equatable {
         case .text(let s): return s
         case .int(let v): return v
         case .address: return display
-        case .real(let d): return d
+        case .real(let d), .sqlReal(let d): return d
         case .null: return NSNull()
         }
+    }
+
+    /// sqlite3's text for a REAL: 15 significant digits, and always a decimal
+    /// point (`2.0`, `1.0e+20`), so a reader sees a real, not an integer.
+    static func sqliteText(_ d: Double) -> String {
+        if d.isNaN { return "NaN" }
+        if d.isInfinite { return d < 0 ? "-Inf" : "Inf" }
+        var s = String(format: "%.15g", d)
+        if !s.contains(".") {
+            if let e = s.firstIndex(of: "e") { s.insert(contentsOf: ".0", at: e) } else { s += ".0" }
+        }
+        return s
     }
 }
 

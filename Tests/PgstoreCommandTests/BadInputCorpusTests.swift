@@ -5,7 +5,7 @@ import Testing
 /// The bad-input corpus: one case a file in Corpus/, each naming the command
 /// to run, the exit status and message fragments it must produce, and the
 /// input (text after `---`, or `input-hex:` bytes, or `input-repeat:` CHAR COUNT)
-/// and database (`db:` empty, text, truncated, newer, other-sqlite, locked) it
+/// and database (`db:` empty, text, history (one recorded run), truncated, newer, other-sqlite, locked) it
 /// is run on. Every case runs through the real binary: no crash, the expected
 /// status and messages, and the database byte for byte as it was unless the
 /// case says `db-may-change: yes`.
@@ -92,7 +92,7 @@ struct BadInputCorpusTests {
             let q = try DatabaseQueue(path: path)
             try q.write { db in try db.execute(sql: "CREATE TABLE people (name TEXT)") }
             try q.close()
-        case "truncated", "newer", "locked":
+        case "history", "truncated", "newer", "locked":
             #expect(try Binary.run(["record", "--db", path, "--generate", "sg:pages=64"]).status == 0)
             if kind == "newer" {
                 let q = try DatabaseQueue(path: path)

@@ -42,14 +42,8 @@ public final class HistoryStore: @unchecked Sendable {
         do {
             if exists { try HistoryStore.inspect(path) }
             var config = Configuration()
-            // A reader of a file with no write-ahead log in use opens it
-            // read-write but query-only: SQLite then removes the -wal and -shm
-            // files it needed when the reader closes, so the directory is left
-            // as it was (a read-only connection cannot remove them). With a log
-            // in use (a writer is recording, or one died), it opens read-only
-            // and the files it finds stay.
-            let walInUse = fm.fileExists(atPath: path + "-wal")
-            config.readonly = mode == .read && walInUse
+            // A reader leaves the directory as it found it (ReaderOpenRule).
+            config.readonly = mode == .read && ReaderOpenRule.readOnly(path)
             config.busyMode = .timeout(10)
             config.prepareDatabase { db in
                 if mode == .write {

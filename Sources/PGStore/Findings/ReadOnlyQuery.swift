@@ -30,12 +30,9 @@ public enum ReadOnlyQuery {
 
     public static func run(_ sql: String, path: String) throws(StoreError) -> Result {
         var handle: OpaquePointer?
-        // As HistoryStore's readers: with no write-ahead log in use, a
-        // read-write handle kept query-only (and the authorizer below), so
-        // SQLite removes the -wal and -shm it needed on close; with one in
-        // use, read-only, and the files it found stay.
-        let walInUse = FileManager.default.fileExists(atPath: path + "-wal")
-        let rc = sqlite3_open_v2(path, &handle, walInUse ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, nil)
+        // As HistoryStore's readers (ReaderOpenRule); read-write handles are
+        // kept query-only here and by the authorizer below.
+        let rc = sqlite3_open_v2(path, &handle, ReaderOpenRule.readOnly(path) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, nil)
         defer { sqlite3_close_v2(handle) }
         guard rc == SQLITE_OK, let db = handle else {
             throw StoreError(.access, path: path, "cannot be opened for reading (\(String(cString: sqlite3_errstr(rc))))")

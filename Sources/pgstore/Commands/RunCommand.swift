@@ -48,7 +48,9 @@ struct RunCommand: ParsableCommand {
         do {
             run = try TracedRun(config: setup.config, strategy: setup.strategy)
         } catch {
-            throw PgstoreError("configuration refused: \(error.reason)")
+            // ResolvedSetup checked this configuration; should the engine still
+            // refuse it, say so in the same words, at the same place.
+            throw ResolvedSetup.refusal(error, script: parsed, options: options)
         }
         let stale: Int
         switch format {

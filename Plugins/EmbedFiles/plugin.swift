@@ -62,7 +62,9 @@ struct EmbedFiles: BuildToolPlugin {
             .buildCommand(
                 displayName: "Embedding \(found.files.count) files as \(e.enumName)",
                 executable: try context.tool(named: "embed-files").url,
-                arguments: arguments + found.files.map(\.path),
+                // The tool finds the files itself; they and the directories are
+                // inputs so that an edit, or a file added, runs it again.
+                arguments: arguments + e.extensions.sorted(),
                 inputFiles: found.files + found.directories,
                 outputFiles: [output]
             )

@@ -105,6 +105,7 @@ struct RecordCommandTests {
         let (events, rows) = try q.read { db -> (Int64, Int64) in
             let events = try Int64.fetchOne(db, sql: "SELECT events FROM runs WHERE id = 1")!
             var rows: Int64 = 2 * (try Int64.fetchOne(db, sql: "SELECT count(*) FROM calls")!)
+            rows += try Int64.fetchOne(db, sql: "SELECT count(*) FROM unfinished_calls")!
             for t in ["writes", "cleans", "tlb_ops", "table_allocs", "table_frees", "accesses", "warnings"] {
                 rows += try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(t)")!
             }
@@ -134,7 +135,7 @@ struct RecordCommandTests {
         child.waitUntilExit()
         #expect(child.terminationStatus == 130)
         let err = try String(contentsOf: dir.appendingPathComponent("child.err"), encoding: .utf8)
-        #expect(err.contains("interrupted; marked incomplete"))
+        #expect(err.contains("interrupted by SIGINT (Ctrl-C)") && err.contains("marked incomplete"), "\(err)")
         let runs = try Self.runsJSON(db)
         #expect(runs.first?["status"] as? String == "incomplete")
         #expect((runs.first?["events"] as? Int ?? 0) >= 10_000)

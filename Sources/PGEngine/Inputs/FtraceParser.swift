@@ -48,17 +48,68 @@ public struct FtraceLog: Sendable {
     public var otherEvents: Int
     /// Malformed iommu lines that lenient mode skipped, one error each.
     public var warnings: [ScriptError]
+    /// Lost-events markers (also counted in ``skippedLines``), in input order.
+    public var gaps: [FtraceGap]
 
-    public init(events: [FtraceEvent] = [], skippedLines: Int = 0, otherEvents: Int = 0, warnings: [ScriptError] = []) {
+    public init(events: [FtraceEvent] = [], skippedLines: Int = 0, otherEvents: Int = 0, warnings: [ScriptError] = [],
+                gaps: [FtraceGap] = []) {
         self.events = events
         self.skippedLines = skippedLines
         self.otherEvents = otherEvents
         self.warnings = warnings
+        self.gaps = gaps
     }
 }
 
 /// Reads ftrace text logs of `iommu:map` / `iommu:unmap` events; see the file comment.
 public enum FtraceParser {
+    /// Parses one line of a log read as a stream (a pipe, `trace_pipe`, a
+    /// growing file): what the line is, and the counts of all lines so far.
+    public struct StreamParser: Sendable {
+        public let file: String
+        public let lenient: Bool
+        /// Counts and warnings of the lines so far; its `events` and `gaps` stay empty (each is returned once).
+        public private(set) var log = FtraceLog()
+
+        public init(file: String, lenient: Bool) {
+            self.file = file
+            self.lenient = lenient
+        }
+
+        public enum Line: Sendable {
+            case event(FtraceEvent)
+            case gap(FtraceGap)
+            /// Not an iommu event (blank, header, other events), or malformed and skipped (lenient).
+            case skipped
+        }
+
+        /// Parses line `number` (1-based) of the stream.
+        public mutating func parse(_ line: String, number: Int) throws(ScriptError) -> Line {
+            var text = line
+            let file = self.file, lenient = self.lenient, counts = log
+            let result: Result<FtraceLog, ScriptError> = text.withUTF8 { bytes in
+                var scanner = FtraceScanner(bytes: bytes, file: file, lenient: lenient)
+                scanner.log = counts
+                do throws(ScriptError) {
+                    try scanner.line(0, bytes.count, number)
+                } catch {
+                    if !lenient { return .failure(error) }
+                    scanner.log.warnings.append(error)
+                }
+                return .success(scanner.log)
+            }
+            var after = try result.get()
+            defer {
+                after.events.removeAll()
+                after.gaps.removeAll()
+                log = after
+            }
+            if let event = after.events.first { return .event(event) }
+            if let gap = after.gaps.first { return .gap(gap) }
+            return .skipped
+        }
+    }
+
     public typealias FtraceEvent = PGEngine.FtraceEvent
     public typealias FtraceLog = PGEngine.FtraceLog
 
@@ -344,10 +395,17 @@ private struct FtraceScanner {
         return log
     }
 
-    private mutating func line(_ start: Int, _ end: Int, _ number: Int) throws(ScriptError) {
+    mutating func line(_ start: Int, _ end: Int, _ number: Int) throws(ScriptError) {
         switch FtraceLayout.split(bytes, start, end) {
         case .notEvent:
             log.skippedLines += 1
+            var first = start
+            B.skipBlanks(bytes, &first, end)
+            if B.matches(bytes, "CPU:", at: first, end: end),
+               var gap = FtraceGap.parse(Substring(B.string(bytes, first, end)), line: number) {
+                gap.beforeEvent = log.events.count
+                log.gaps.append(gap)
+            }
         case .otherEvent:
             log.skippedLines += 1
             log.otherEvents += 1

@@ -561,3 +561,47 @@ private struct LineParser {
         ScriptError(location(offset), message)
     }
 }
+
+// MARK: - Streams
+
+extension ScriptParser {
+    /// Parses a script one line at a time, as a stream delivers it (a pipe,
+    /// a growing file). The rules are those of a whole script: the `config`
+    /// line comes once, before the first statement.
+    public struct StreamParser: Sendable {
+        public let file: String
+        /// The config line so far (its statements are returned, not kept).
+        public private(set) var script = Script()
+        /// Whether a statement other than `config` has been seen.
+        public private(set) var sawStatement = false
+        /// Lines parsed so far.
+        public private(set) var lineNumber = 0
+
+        public init(file: String) { self.file = file }
+
+        /// Parses the next line (without its newline): the statement it holds, if any.
+        public mutating func parse(_ line: String) throws(ScriptError) -> ScriptStatement? {
+            var text = line
+            let file = self.file, before = script, saw = sawStatement, number = lineNumber
+            let result: Result<(Script, Bool), ScriptError> = text.withUTF8 { bytes in
+                var parser = LineParser(bytes: bytes, file: file)
+                parser.script = before
+                parser.sawStatement = saw
+                parser.lineNumber = number
+                do throws(ScriptError) {
+                    let after = try parser.run()
+                    return .success((after, parser.sawStatement))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            lineNumber += 1
+            var (after, sawNow) = try result.get()
+            let statement = after.statements.last
+            after.statements.removeAll()
+            script = after
+            sawStatement = sawNow
+            return statement
+        }
+    }
+}

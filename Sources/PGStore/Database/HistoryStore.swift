@@ -49,6 +49,10 @@ public final class HistoryStore: @unchecked Sendable {
                 if mode == .write {
                     try db.execute(sql: "PRAGMA journal_mode = WAL")
                     try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                    // Batches commit as they fill and SQLite checkpoints the log
+                    // into the file every 1000 pages; this keeps the -wal file
+                    // itself from staying at its largest size afterwards.
+                    try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
                 } else if !db.configuration.readonly {
                     try db.execute(sql: "PRAGMA query_only = ON")
                 }
@@ -192,6 +196,11 @@ public final class HistoryStore: @unchecked Sendable {
                     UPDATE runs SET status = 'incomplete', recorder_pid = NULL,
                         message = COALESCE(message, 'the recording process stopped before the run ended')
                     WHERE id = ?
+                    """, arguments: [row["id"]])
+                try db.execute(sql: """
+                    UPDATE run_segments SET status = 'incomplete',
+                        message = COALESCE(message, 'the recording process stopped before the segment ended')
+                    WHERE run = ? AND status = 'running'
                     """, arguments: [row["id"]])
             }
         }

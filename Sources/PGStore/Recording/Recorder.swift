@@ -1,10 +1,12 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 import PGEngine
 
 /// The sink that writes a run's events into the history file as they happen:
 /// one prepared statement per table, bound and stepped with the SQLite C API
-/// (GRDB's statement handles), batched into transactions by the caller.
+/// (GRDB's statement handles), committed in batches wherever they fall, also in
+/// the middle of one long call (Recorder+Batches.swift).
 ///
 /// It lives inside one `HistoryStore.withConnection` closure and is used on
 /// that thread only.
@@ -23,23 +25,59 @@ public final class Recorder: EventSink {
     private let insertAccess: Statement
     private let insertWarning: Statement
     private let insertExposure: Statement
+    let insertUnfinished: Statement
+    let deleteUnfinished: Statement
+    let insertGap: Statement
+    let updateRun: Statement
+    let updateSegment: Statement
 
-    private struct OpenCall { var seq: Int64; var call: Call; var parent: Int64; var depth: Int }
-    private var open: [OpenCall] = []
+    struct OpenCall {
+        var seq: Int64; var call: Call; var parent: Int64; var depth: Int
+        /// Listed in `unfinished_calls` (a batch committed while it was open).
+        var listed = false
+    }
+    var open: [OpenCall] = []
+    /// The segment being recorded (its committed end moves with each batch).
+    let segment: Int64
+
+    // Batching (Recorder+Batches.swift).
+    var batchSize: Int64 = 50_000
+    var commitInterval: UInt64 = 1_000_000_000
+    var lastCommit = DispatchTime.now().uptimeNanoseconds
+    var countdown = Recorder.pollEvery
+    /// Asked every ``pollEvery`` events and after every step: why to stop, if at all.
+    var stopRequest: () -> String? = { nil }
+    /// Called once a stop has been committed inside a call (it may end the process).
+    var onStopInsideCall: (String) -> Void = { _ in }
+    /// Why the recording stopped; from then on no event is written.
+    var stopped: String?
+    var onProgress: (RecordingProgress) -> Void = { _ in }
+    var lastProgress = DispatchTime.now().uptimeNanoseconds
+    /// Work of the steps before the current one, and of the current one (``RunRecording/work(of:granule:)``).
+    var workBefore: Int64 = 0
+    var currentWork: Int64 = 0
+    /// The current top-level call's first IOVA and bytes, and the furthest IOVA it has written.
+    var callStart: UInt64 = 0
+    var callBytes: UInt64 = 0
+    var frontier: UInt64 = 0
 
     /// The input line the next top-level call came from (0 when generated).
     public var sourceLine: Int = 0
-    public private(set) var events: Int64 = 0
-    public private(set) var eventsSinceCommit: Int64 = 0
+    public internal(set) var events: Int64 = 0
+    /// Rows written since the last commit (events, and a map_sg's list entries).
+    public internal(set) var eventsSinceCommit: Int64 = 0
     public private(set) var topLevelCalls: Int64 = 0
     public private(set) var linesCleaned: Int64 = 0
     public private(set) var staleFindings: Int64 = 0
+    /// Lost-events markers recorded (`trace_gaps`).
+    public internal(set) var gaps: Int64 = 0
     /// The first SQLite failure, after which nothing more is written.
-    public private(set) var failure: String?
+    public internal(set) var failure: String?
 
-    init(db: Database, run: Int64) throws {
+    init(db: Database, run: Int64, segment: Int64) throws {
         self.db = db
         self.run = run
+        self.segment = segment
         func prepare(_ table: String, _ columns: [String]) throws -> Statement {
             let marks = Array(repeating: "?", count: columns.count).joined(separator: ",")
             return try db.makeStatement(sql: "INSERT INTO \(table) (\(columns.joined(separator: ","))) VALUES (\(marks))")
@@ -54,11 +92,16 @@ public final class Recorder: EventSink {
         insertAccess = try prepare("accesses", ["run", "seq", "call", "iova", "is_write", "outcome", "pa", "tlb_hit", "stale_read", "stale_tlb", "stale_tbl", "stale_idx", "stale_cpu", "stale_memory"])
         insertWarning = try prepare("warnings", ["run", "seq", "call", "code"])
         insertExposure = try prepare("exposures", ["run", "call", "tbl", "idx", "level", "iova", "cpu", "memory"])
+        insertUnfinished = try prepare("unfinished_calls", ["run", "seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "source_line"])
+        deleteUnfinished = try db.makeStatement(sql: "DELETE FROM unfinished_calls WHERE run = ? AND seq = ?")
+        insertGap = try db.makeStatement(sql: "INSERT INTO trace_gaps (run, seq, source_line, cpu, lost, marker) VALUES (?, ?, ?, ?, ?, ?)")
+        updateRun = try db.makeStatement(sql: "UPDATE runs SET events = ?, calls = ? WHERE id = ?")
+        updateSegment = try db.makeStatement(sql: "UPDATE run_segments SET end_seq = ?, end_calls = ? WHERE run = ? AND segment = ?")
     }
 
     /// Binds `count` values from `values` (a fixed-size buffer, no allocation) and steps.
     @inline(__always)
-    private func step(_ statement: Statement, _ count: Int32, _ values: (Int64, Int64, Int64, Int64, Int64, Int64, Int64,
+    func step(_ statement: Statement, _ count: Int32, _ values: (Int64, Int64, Int64, Int64, Int64, Int64, Int64,
                                                                        Int64, Int64, Int64, Int64, Int64, Int64, Int64)) {
         guard failure == nil else { return }
         let handle = statement.sqliteStatement
@@ -74,7 +117,7 @@ public final class Recorder: EventSink {
     }
 
     @inline(__always)
-    private func step(_ statement: Statement, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64 = 0, _ e: Int64 = 0,
+    func step(_ statement: Statement, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64 = 0, _ e: Int64 = 0,
                       _ f: Int64 = 0, _ g: Int64 = 0, _ h: Int64 = 0, _ i: Int64 = 0, _ j: Int64 = 0, _ k: Int64 = 0,
                       _ l: Int64 = 0, _ m: Int64 = 0, _ n: Int64 = 0, count: Int32) {
         step(statement, count, (a, b, c, d, e, f, g, h, i, j, k, l, m, n))
@@ -86,22 +129,43 @@ public final class Recorder: EventSink {
     private func i(_ v: Int) -> Int64 { Int64(v) }
 
     public func record(_ event: Event) {
+        guard stopped == nil else { return }
         events += 1
         eventsSinceCommit += 1
         let seq = Int64(bitPattern: event.seq), call = Int64(bitPattern: event.call)
         switch event.payload {
         case .callBegin(let c):
             open.append(OpenCall(seq: seq, call: c, parent: call, depth: open.count))
+            if open.count == 1 {
+                callStart = c.iova
+                callBytes = c.bytesCovered
+                frontier = c.iova
+            }
             if c.kind == .iommuMapSG {
-                for (n, s) in c.segments.enumerated() { step(insertSegment, run, seq, i(n), i(s.paddr), i(s.length), count: 5) }
+                // A list of millions of segments is written in batches too (a
+                // row counts as an event toward --batch), so a reader sees the
+                // call begin and a stop is noticed while its list is written.
+                for (n, s) in c.segments.enumerated() {
+                    step(insertSegment, run, seq, i(n), i(s.paddr), i(s.length), count: 5)
+                    eventsSinceCommit += 1
+                    if eventsSinceCommit >= batchSize { commitInsideCall() }
+                    countdown -= 1
+                    if countdown == 0 {
+                        countdown = Recorder.pollEvery
+                        poll()
+                        if stopped != nil { return }
+                    }
+                }
             }
         case .callEnd(_, let result):
             guard let o = open.popLast() else { return }
             let c = o.call
+            if o.listed { step(deleteUnfinished, run, o.seq, 0, count: 2) }
             step(insertCall, run, o.seq, seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
                  i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0, count: 14)
             if o.depth == 0 { topLevelCalls += 1 }
         case .write(let table, let index, let level, let iova, let old, let new):
+            if iova > frontier { frontier = iova }
             step(insertWrite, run, seq, call, i(table), i(index), i(level), i(iova), i(old), i(new), count: 9)
         case .clean(let table, let index, let count, let firstLine, let lines, let alreadyClean, let reason):
             if reason == .descriptors { linesCleaned += Int64(lines) }
@@ -122,6 +186,12 @@ public final class Recorder: EventSink {
         case .warn(let w):
             step(insertWarning, run, seq, call, Int64(w.rawValue), count: 4)
         }
+        if eventsSinceCommit >= batchSize { commitInsideCall() }
+        countdown -= 1
+        if countdown == 0 {
+            countdown = Recorder.pollEvery
+            poll()
+        }
     }
 
     /// Stale descriptors found when a core map returned (the exposure point of call `call`).
@@ -138,17 +208,6 @@ public final class Recorder: EventSink {
     func resume(events: Int64, calls: Int64) {
         self.events = events
         self.topLevelCalls = calls
-    }
-
-    /// Ends the current batch: the run's progress counters and the events go to disk together.
-    func commit() throws {
-        try db.execute(sql: "UPDATE runs SET events = ?, calls = ? WHERE id = ?", arguments: [events, topLevelCalls, run])
-        try db.execute(sql: "COMMIT")
-        eventsSinceCommit = 0
-    }
-
-    func begin() throws {
-        try db.execute(sql: "BEGIN IMMEDIATE")
     }
 }
 

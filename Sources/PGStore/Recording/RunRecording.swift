@@ -10,6 +10,8 @@ public struct RunRecording {
     public var strategy: Strategy
     public var source: WorkloadSource
     public var batchSize: Int64 = 50_000
+    /// Commit at least this often (nanoseconds) while events come in, however few.
+    public var commitInterval: UInt64 = 1_000_000_000
     /// Write a checkpoint once this many events have passed since the last one
     /// (at the next boundary between top-level calls), but no sooner than the
     /// last checkpoint's size in bytes: checkpoints never cost more than about a
@@ -21,6 +23,9 @@ public struct RunRecording {
     /// When a replayed call fails (ftrace), fail the run; with `lenient`, count it and go on.
     public var failOnCallError = false
     public var lenient = false
+    /// For a stream, whose hash is known only at its end: the hash of what was
+    /// read, stored with the segment (and a new run) when it closes.
+    public var finalSourceHash: (() -> String)?
     /// Version string stored with the run.
     public var pgstoreVersion: String
 
@@ -44,6 +49,8 @@ public struct RunRecording {
         public var linesCleaned: Int64
         public var staleFindings: Int64
         public var skippedCalls: Int64
+        /// Lost-events markers the input had (`trace_gaps`).
+        public var gaps: Int64
         public var seconds: Double
     }
 
@@ -64,9 +71,19 @@ public struct RunRecording {
     /// Where a restored run's initial state came from.
     public var parent: (run: Int64, seq: Int64)?
 
+    /// Records `steps` as a new run (or a new segment of `existingRun`).
+    ///
+    /// - `progress` is called about ten times a second, also inside long calls.
+    /// - `stopRequest` is asked every ``Recorder/pollEvery`` events and after
+    ///   every step; a reason stops the recording there: what was recorded is
+    ///   committed and the run ends `incomplete` with the reason.
+    /// - `onStopInsideCall`, when given, is called when the stop came inside a
+    ///   call, once the run is closed: the caller may end the process there
+    ///   instead of waiting for the engine to finish a call nothing records.
     public func record<Steps: Sequence>(into store: HistoryStore, steps: Steps,
-                                        progress: (Int64, Int64) -> Void = { _, _ in },
-                                        shouldStop: () -> Bool = { false }) throws(StoreError) -> Outcome
+                                        progress: @escaping (RecordingProgress) -> Void = { _ in },
+                                        stopRequest: @escaping () -> String? = { nil },
+                                        onStopInsideCall: ((Outcome) -> Void)? = nil) throws(StoreError) -> Outcome
     where Steps.Element == WorkloadStep {
         let geometry: Geometry
         do { geometry = try config.checked() } catch {
@@ -74,9 +91,13 @@ public struct RunRecording {
         }
         let (runID, segment) = try store.write { db in try openSegment(db, geometry: geometry) }
         let start = DispatchTime.now().uptimeNanoseconds
-        var end = SegmentEnd()
+        func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        var end = SegmentEnd(start: segmentStart)
         do {
-            try store.withConnection { db in try recordSteps(steps, run: runID, db: db, end: &end, progress: progress, shouldStop: shouldStop) }
+            try store.withConnection { db in
+                try recordSteps(steps, run: runID, segment: segment, db: db, end: &end, progress: progress, stopRequest: stopRequest,
+                                onStopInsideCall: onStopInsideCall.map { hook in { end in hook(outcome(runID, end, seconds: seconds())) } })
+            }
         } catch {
             // Whatever was committed stays; the run says why it stopped.
             end.status = .failed
@@ -85,34 +106,49 @@ public struct RunRecording {
             throw error
         }
         try store.write { db in try closeSegment(db, run: runID, segment: segment, end: end) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Outcome(run: runID, status: end.status, message: end.message, events: end.events - end.startEvents,
-                       calls: end.calls - end.startCalls, runEvents: end.events, linesCleaned: end.lines,
-                       staleFindings: end.stale, skippedCalls: end.skipped, seconds: seconds)
+        return outcome(runID, end, seconds: seconds())
+    }
+
+    func outcome(_ run: Int64, _ end: SegmentEnd, seconds: Double) -> Outcome {
+        Outcome(run: run, status: end.status, message: end.message, events: end.events - end.start.seq,
+                calls: end.calls - end.start.calls, runEvents: end.events, linesCleaned: end.lines,
+                staleFindings: end.stale, skippedCalls: end.skipped, gaps: end.gaps, seconds: seconds)
+    }
+
+    /// Where a segment starts: a new run at 0, a continued or restored one at its initial state.
+    struct SegmentStart { var seq: Int64; var calls: Int64 }
+
+    var segmentStart: SegmentStart {
+        SegmentStart(seq: Int64(initialState?.seq ?? 0), calls: initialState == nil ? 0 : initialCalls)
     }
 
     /// How a segment ended, filled in as it records.
     struct SegmentEnd {
+        var start: SegmentStart
         var status = RunInfo.Status.complete
         var message: String?
-        var startEvents: Int64 = 0
-        var startCalls: Int64 = 0
         var events: Int64 = 0
         var calls: Int64 = 0
         var lines: Int64 = 0
         var stale: Int64 = 0
         var skipped: Int64 = 0
+        var gaps: Int64 = 0
+    }
+
+    /// The work a step stands for, for progress: the pages a call covers (at
+    /// least 1); snapshots, gaps and idle moments none.
+    public static func work(of step: WorkloadStep, granule: UInt64) -> Int64 {
+        guard case .call(let call, _, _) = step else { return 0 }
+        return max(1, Int64(clamping: call.bytesCovered / max(granule, 1)))
     }
 
     /// Creates the run (or reopens the one being continued) and its new segment, in one transaction.
     func openSegment(_ db: Database, geometry: Geometry) throws -> (run: Int64, segment: Int64) {
         let now = RunInfo.now()
         let runID: Int64
-        var startSeq: Int64 = 0, startCalls: Int64 = 0
+        let start = segmentStart
         if let existingRun {
             runID = existingRun
-            startSeq = Int64(initialState?.seq ?? 0)
-            startCalls = initialCalls
             try db.execute(sql: "UPDATE runs SET status = 'running', recorder_pid = ?, ended_at = NULL, message = NULL WHERE id = ?",
                            arguments: [Int64(getpid()), runID])
         } else {
@@ -133,7 +169,7 @@ public struct RunRecording {
                 start_seq, end_seq, start_calls, end_calls, status)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')
             """, arguments: [runID, segment, source.kind.rawValue, source.description, source.sha256, pgstoreVersion, now,
-                             startSeq, startSeq, startCalls, startCalls])
+                             start.seq, start.seq, start.calls, start.calls])
         return (runID, segment)
     }
 
@@ -149,96 +185,10 @@ public struct RunRecording {
             """, arguments: [end.status.rawValue, end.message, now, events, calls, run, segment])
         try db.execute(sql: "UPDATE runs SET status = ?, message = ?, ended_at = ?, recorder_pid = NULL WHERE id = ?",
                        arguments: [end.status.rawValue, end.message, now, run])
-    }
-
-    /// Drives the engine over `steps` with a ``Recorder`` as its sink, committing
-    /// every `batchSize` events. Runs inside ``HistoryStore/withConnection(_:)``,
-    /// which rolls back the open batch if anything here throws.
-    func recordSteps<Steps: Sequence>(_ steps: Steps, run runID: Int64, db: Database, end: inout SegmentEnd,
-                                      progress: (Int64, Int64) -> Void, shouldStop: () -> Bool) throws
-    where Steps.Element == WorkloadStep {
-        try db.execute(sql: "BEGIN IMMEDIATE")
-        let recorder = try Recorder(db: db, run: runID)
-        // A new run's own events include the root table's allocation.
-        end.startEvents = Int64(initialState?.seq ?? 0)
-        end.startCalls = initialState == nil ? 0 : initialCalls
-        let engine: IOPageTable<Recorder>
-        if let initial = initialState {
-            engine = try IOPageTable(config: config, strategy: strategy, state: initial, sink: recorder)
-            if initial.seq == 0 || writeInitialCheckpoint { try Checkpoints.write(initial, run: runID, db: db) }
-            recorder.resume(events: Int64(engine.seq), calls: initialCalls)
-        } else {
-            engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
+        if let hash = finalSourceHash?() {
+            try db.execute(sql: "UPDATE run_segments SET source_sha256 = ? WHERE run = ? AND segment = ?", arguments: [hash, run, segment])
+            if segment == 1 { try db.execute(sql: "UPDATE runs SET source_sha256 = ? WHERE id = ?", arguments: [hash, run]) }
         }
-        var lastCheckpoint = engine.seq
-        var interval = UInt64(checkpointEvery)
-        /// Writes a checkpoint now if the interval has passed.
-        func checkpointIfDue(final: Bool) throws {
-            let since = engine.seq &- lastCheckpoint
-            guard since >= interval || (final && since > 0) else { return }
-            let state = engine.captureState()
-            let bytes = StateCodec.encode(state)
-            // At the end, a checkpoint is worth it only within the same budget.
-            let budgeted = checkpointBytesPerEvent > 0 ? UInt64(Double(bytes.count) / checkpointBytesPerEvent) : 0
-            if final && since < max(UInt64(checkpointEvery), budgeted) { return }
-            try Checkpoints.write(encoded: bytes, seq: state.seq, run: runID, db: db)
-            lastCheckpoint = engine.seq
-            interval = max(UInt64(checkpointEvery), budgeted)
-        }
-        var lastProgress = DispatchTime.now().uptimeNanoseconds
-        stepLoop: for step in steps {
-            if shouldStop() {
-                end.status = .incomplete
-                end.message = "interrupted"
-                break
-            }
-            switch step {
-            case .call(let call, let line, let column):
-                recorder.sourceLine = line
-                let result = engine.perform(call)
-                if result.ret == 0 && (call.kind == .iommuMap || call.kind == .iommuMapSG) {
-                    let stale = engine.staleEntries(iova: call.iova, size: result.value)
-                    if !stale.isEmpty { recorder.recordExposures(call: engine.lastTopLevelCall, entries: stale, engine: engine) }
-                }
-                if failOnCallError, let problem = replayProblem(call, result) {
-                    if lenient {
-                        end.skipped += 1
-                    } else {
-                        end.status = .failed
-                        end.message = "\(source.description):\(line):\(column): \(problem)"
-                        break stepLoop
-                    }
-                }
-            case .snapshot(let name, _):
-                try db.execute(sql: "INSERT INTO snapshots (run, name, seq, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [runID, name, Int64(engine.seq), RunInfo.now()])
-            }
-            if let failure = recorder.failure {
-                end.status = .failed
-                end.message = failure
-                break
-            }
-            try checkpointIfDue(final: false)
-            if recorder.eventsSinceCommit >= batchSize {
-                try recorder.commit()
-                try recorder.begin()
-                let now = DispatchTime.now().uptimeNanoseconds
-                if now - lastProgress > 100_000_000 {
-                    progress(recorder.events, recorder.topLevelCalls)
-                    lastProgress = now
-                }
-            }
-        }
-        if recorder.failure != nil {
-            try db.execute(sql: "ROLLBACK")
-        } else {
-            try checkpointIfDue(final: true)
-            try recorder.commit()
-        }
-        end.events = recorder.events
-        end.calls = recorder.topLevelCalls
-        end.lines = recorder.linesCleaned
-        end.stale = recorder.staleFindings
     }
 
     /// Why a replayed call's result contradicts the trace it came from.

@@ -41,14 +41,23 @@ public struct RunSegment: Sendable, Hashable {
         endCalls = row["end_calls"]
         status = RunInfo.Status(rawValue: row["status"]) ?? .incomplete
         message = row["message"]
+        // As a run's effective status: a segment left running by a recorder
+        // that is gone (killed, crashed) reads as what it is, incomplete.
+        let pid: Int64? = row["recorder_pid"]
+        if status == .running && !(pid.map(HistoryStore.processIsAlive) ?? false) {
+            status = .incomplete
+            message = message ?? "the recording process stopped before the segment ended"
+        }
     }
+
+    static let select = "SELECT s.*, r.recorder_pid AS recorder_pid FROM run_segments s JOIN runs r ON r.id = s.run"
 }
 
 extension HistoryStore {
     /// Every segment of every run, in run and recording order.
     public func segments() throws(StoreError) -> [Int64: [RunSegment]] {
         try read { db in
-            Dictionary(grouping: try Row.fetchAll(db, sql: "SELECT * FROM run_segments ORDER BY run, segment").map(RunSegment.init(row:)),
+            Dictionary(grouping: try Row.fetchAll(db, sql: RunSegment.select + " ORDER BY s.run, s.segment").map(RunSegment.init(row:)),
                        by: \.run)
         }
     }
@@ -56,7 +65,7 @@ extension HistoryStore {
     /// The segments of one run, in recording order.
     public func segments(of run: Int64) throws(StoreError) -> [RunSegment] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM run_segments WHERE run = ? ORDER BY segment", arguments: [run])
+            try Row.fetchAll(db, sql: RunSegment.select + " WHERE s.run = ? ORDER BY s.segment", arguments: [run])
                 .map(RunSegment.init(row:))
         }
     }

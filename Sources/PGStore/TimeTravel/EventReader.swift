@@ -34,10 +34,13 @@ enum EventReader {
         @inline(__always) func i(_ s: OpaquePointer, _ c: Int32) -> Int { Int(sqlite3_column_int64(s, c)) }
         @inline(__always) func u(_ s: OpaquePointer, _ c: Int32) -> UInt64 { UInt64(bitPattern: sqlite3_column_int64(s, c)) }
 
-        try each("SELECT seq, parent, kind, iova, paddr, size, count, prot FROM calls WHERE run = ?1 AND seq > ?2 AND seq <= ?3" + depth) { s in
-            let call = Call(kind: CallKind(code: i(s, 2)) ?? .access, iova: u(s, 3), paddr: u(s, 4), size: u(s, 5), count: u(s, 6),
-                            prot: Prot(rawValue: i(s, 7)))
-            return Event(seq: u(s, 0), call: u(s, 1), payload: .callBegin(call))
+        // Begin events: of calls that returned, and of calls a recording was cut inside (no end event).
+        for table in ["calls", "unfinished_calls"] {
+            try each("SELECT seq, parent, kind, iova, paddr, size, count, prot FROM \(table) WHERE run = ?1 AND seq > ?2 AND seq <= ?3" + depth) { s in
+                let call = Call(kind: CallKind(code: i(s, 2)) ?? .access, iova: u(s, 3), paddr: u(s, 4), size: u(s, 5), count: u(s, 6),
+                                prot: Prot(rawValue: i(s, 7)))
+                return Event(seq: u(s, 0), call: u(s, 1), payload: .callBegin(call))
+            }
         }
         try each("SELECT end_seq, seq, kind, ret, value FROM calls WHERE run = ?1 AND end_seq > ?2 AND end_seq <= ?3" + depth) { s in
             Event(seq: u(s, 0), call: u(s, 1),

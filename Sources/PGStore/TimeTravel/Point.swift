@@ -57,7 +57,7 @@ extension HistoryStore {
     public func lastSeq(of run: Int64) throws(StoreError) -> Int64 {
         try read { db in
             var last: Int64 = 0
-            for table in ["writes", "cleans", "tlb_ops", "table_allocs", "table_frees", "accesses", "warnings"] {
+            for table in ["writes", "cleans", "tlb_ops", "table_allocs", "table_frees", "accesses", "warnings", "unfinished_calls"] {
                 last = max(last, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(table) WHERE run = ?", arguments: [run]) ?? 0)
             }
             last = max(last, try Int64.fetchOne(db, sql: "SELECT max(end_seq) FROM calls WHERE run = ?", arguments: [run]) ?? 0)

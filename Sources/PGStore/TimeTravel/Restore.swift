@@ -26,8 +26,10 @@ extension HistoryStore {
     /// Appends `steps` to an existing run, from its last point.
     public func continueRun<Steps: Sequence>(_ run: Int64, steps: Steps, source: WorkloadSource, pgstoreVersion: String,
                                              batchSize: Int64, lenient: Bool, failOnCallError: Bool,
-                                             progress: (Int64, Int64) -> Void = { _, _ in },
-                                             shouldStop: () -> Bool = { false }) throws(StoreError) -> RunRecording.Outcome
+                                             finalSourceHash: (() -> String)? = nil,
+                                             progress: @escaping (RecordingProgress) -> Void = { _ in },
+                                             stopRequest: @escaping () -> String? = { nil },
+                                             onStopInsideCall: ((RunRecording.Outcome) -> Void)? = nil) throws(StoreError) -> RunRecording.Outcome
     where Steps.Element == WorkloadStep {
         let info = try self.run(run)
         if info.effectiveStatus == .running {
@@ -36,7 +38,9 @@ extension HistoryStore {
         let last = try lastSeq(of: run)
         let (_, engine, open) = try reconstruct(Point(run: run, seq: last))
         if let call = open.first {
-            throw StoreError(.invalid, path: path, "run \(run) ends inside call \(call.seq) (\(call.kind.rawValue)); it cannot be continued")
+            throw StoreError(.invalid, path: path, "run \(run) ends inside call \(call.seq) (\(call.kind.rawValue)), which was cut "
+                             + "before it returned; it cannot be continued, but the point before the call can: "
+                             + "pgstore restore --db \(path) \(run):\(call.seq - 1) --into FILE, then record --continue the new run")
         }
         var recording = RunRecording(config: info.config, strategy: info.strategy, source: source, pgstoreVersion: pgstoreVersion)
         recording.existingRun = run
@@ -46,6 +50,7 @@ extension HistoryStore {
         recording.batchSize = batchSize
         recording.lenient = lenient
         recording.failOnCallError = failOnCallError
-        return try recording.record(into: self, steps: steps, progress: progress, shouldStop: shouldStop)
+        recording.finalSourceHash = finalSourceHash
+        return try recording.record(into: self, steps: steps, progress: progress, stopRequest: stopRequest, onStopInsideCall: onStopInsideCall)
     }
 }

@@ -45,6 +45,11 @@ extension HistoryStore {
         }
     }
 
+    /// Every snapshot name of a run.
+    public func snapshotNames(in run: Int64) throws(StoreError) -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE run = ?", arguments: [run]) }
+    }
+
     public func snapshots() throws(StoreError) -> [SnapshotInfo] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM snapshots ORDER BY run, seq, name").map {

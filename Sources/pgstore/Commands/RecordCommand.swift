@@ -15,16 +15,27 @@ struct RecordCommand: ParsableCommand {
           sg:pages=N[,pa=contiguous|random][,seed=S]  one scatter-gather list of N pages (the seed thread's case)
           churn:ops=N[,seed=S]                         random map/unmap of mixed sizes over a bounded IOVA space
           dmabench:loops=N[,size=S]                    map/unmap loops of one buffer, like dma_map_benchmark
-        Events are committed in batches; another process (the sqlite3 shell, pgstore query) can read \
-        while a record runs. Ctrl-C stops cleanly and marks the run incomplete. With several \
-        strategies, snapshot names in a script get the strategy appended (NAME/strategy).
+        INPUT - reads standard input (`trace-cmd report | pgstore record --db h.pgdb -`); --follow FILE \
+        reads FILE as it grows, a FIFO, or tracefs's trace_pipe (`--follow /sys/kernel/tracing/trace_pipe` \
+        after `echo 1 > /sys/kernel/tracing/events/iommu/enable`) until Ctrl-C or SIGTERM, which then \
+        end the run normally. Lines that are not iommu events are counted, not fatal; a lost-events \
+        marker (CPU:N [LOST M EVENTS]) is recorded and findings after it are flagged.
+        Events are committed every --batch events, also inside one long call, and at least once a \
+        second from a stream; another process (the sqlite3 shell, pgstore query) can read while a \
+        record runs. Ctrl-C or SIGTERM stops within a second wherever it is: what was recorded is \
+        kept, the run is marked incomplete with the reason, exit status 130 (143 for SIGTERM). On a \
+        terminal, progress shows a percentage and an ETA. With several strategies, snapshot names \
+        in a script get the strategy appended (NAME/strategy).
         """
     )
 
     @OptionGroup var database: DatabaseOption
 
-    @Argument(help: "A .pgs script or an ftrace log.")
+    @Argument(help: "A .pgs script or an ftrace log; - for standard input.")
     var input: String?
+
+    @Option(help: ArgumentHelp("Read FILE as it grows (like tail -f), or a FIFO or trace_pipe, until Ctrl-C or SIGTERM.", valueName: "FILE"))
+    var follow: String?
 
     @Option(help: ArgumentHelp("Generate the workload instead of reading INPUT (see above).", valueName: "SPEC"))
     var generate: String?
@@ -55,6 +66,7 @@ struct RecordCommand: ParsableCommand {
     func run() throws {
         guard batch > 0 else { throw PgstoreError("--batch \(batch): must be at least 1") }
         guard checkpointEvery > 0 else { throw PgstoreError("--checkpoint-every \(checkpointEvery): must be at least 1") }
+        if input == "-" || follow != nil { return try recordStream() }
         let workload = try WorkloadInput.load(path: input, generate: generate, from: from, lenient: lenient)
         try workload.checkSnapshotNames()
         if let run = continueRun { return try continueRecording(run, workload: workload) }
@@ -69,6 +81,10 @@ struct RecordCommand: ParsableCommand {
             var note = "\(workload.source.description): \(log.events.count) iommu events"
             note += "; skipped \(log.otherEvents) other events and \(log.skippedLines) other lines"
             if !log.warnings.isEmpty { note += "; \(log.warnings.count) malformed lines ignored (--lenient)" }
+            if let first = log.gaps.first {
+                note += "; \(log.gaps.count) lost-events marker\(log.gaps.count == 1 ? "" : "s") (first at line \(first.line): \(first.marker)): "
+                note += "findings after it may be incomplete"
+            }
             FileHandle.standardError.write(Data((note + "\n").utf8))
         }
 
@@ -77,25 +93,40 @@ struct RecordCommand: ParsableCommand {
         Self.noteUpgrade(store)
         Interrupt.install()
 
+        let total = workload.totalWork(steps, granule: setup.config.granule.bytes)
         for s in strategies {
             var recording = RunRecording(config: setup.config, strategy: s, source: workload.source, pgstoreVersion: Pgstore.version)
             recording.batchSize = Int64(batch)
             recording.checkpointEvery = checkpointEvery
             recording.failOnCallError = workload.isReplay
             recording.lenient = lenient
-            var progress = Progress(label: s.rawValue)
-            let outcome: RunRecording.Outcome
-            do {
-                outcome = try recording.record(into: store, steps: steps,
-                                               progress: { progress.update(events: $0, calls: $1) },
-                                               shouldStop: { Interrupt.wasRequested })
-            } catch {
-                progress.finish()
-                throw PgstoreError(error.description)
-            }
-            progress.finish()
+            let outcome = try Self.record(recording, into: store, steps: steps, progress: Progress(label: s.rawValue, total: total))
             try Self.finish(outcome, strategy: s)
         }
+    }
+
+    /// Records one run with a progress display, stopping at Ctrl-C or SIGTERM.
+    /// A stop inside a call ends the process there, once the run is closed.
+    static func record<Steps: Sequence>(_ recording: RunRecording, into store: HistoryStore, steps: Steps, progress: Progress,
+                                        stopRequest: @escaping () -> String? = { Interrupt.reason }) throws -> RunRecording.Outcome
+    where Steps.Element == WorkloadStep {
+        defer { progress.finish() }
+        do {
+            return try recording.record(into: store, steps: steps, progress: { progress.update($0) }, stopRequest: stopRequest,
+                                        onStopInsideCall: { outcome in Self.endInsideCall(outcome, strategy: recording.strategy, progress: progress) })
+        } catch {
+            throw PgstoreError(error.description)
+        }
+    }
+
+    /// A stop inside a call: the run is closed as incomplete; say so and exit
+    /// without waiting for the engine to finish a call nothing records.
+    static func endInsideCall(_ outcome: RunRecording.Outcome, strategy: Strategy, progress: Progress) -> Never {
+        progress.finish()
+        print(summary(outcome, strategy: strategy))
+        FileHandle.standardError.write(Data("pgstore: run \(outcome.run) \(outcome.message ?? "interrupted"); marked incomplete with \(outcome.runEvents) events recorded\n".utf8))
+        fflush(nil)
+        Foundation.exit(Interrupt.exitStatus)
     }
 
     /// The configuration a run gets, after the kernel's adjustment, in the
@@ -128,8 +159,8 @@ struct RecordCommand: ParsableCommand {
             FileHandle.standardError.write(Data("pgstore: run \(outcome.run) failed: \(outcome.message ?? "")\n".utf8))
             throw ExitCode(2)
         case .incomplete:
-            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) interrupted; marked incomplete with \(outcome.runEvents) events recorded\n".utf8))
-            throw ExitCode(130)
+            FileHandle.standardError.write(Data("pgstore: run \(outcome.run) \(outcome.message ?? "interrupted"); marked incomplete with \(outcome.runEvents) events recorded\n".utf8))
+            throw ExitCode(Interrupt.exitStatus)
         case .complete, .running:
             break
         }
@@ -160,11 +191,14 @@ struct RecordCommand: ParsableCommand {
         if !kernelErrors { try workload.validate(geometry: geometry) }
         let steps = try workload.steps(geometry: geometry)
         Interrupt.install()
-        var progress = Progress(label: info.strategy.rawValue)
+        let total = workload.totalWork(steps, granule: info.config.granule.bytes)
+        let progress = Progress(label: info.strategy.rawValue, total: total)
+        defer { progress.finish() }
         let outcome = try Stores.run {
             try store.continueRun(run, steps: steps, source: workload.source, pgstoreVersion: Pgstore.version, batchSize: Int64(batch),
                                   lenient: lenient, failOnCallError: workload.isReplay,
-                                  progress: { progress.update(events: $0, calls: $1) }, shouldStop: { Interrupt.wasRequested })
+                                  progress: { progress.update($0) }, stopRequest: { Interrupt.reason },
+                                  onStopInsideCall: { Self.endInsideCall($0, strategy: info.strategy, progress: progress) })
         }
         progress.finish()
         try Self.finish(outcome, strategy: info.strategy)

@@ -103,7 +103,26 @@ struct WorkloadInput {
                 }
             })
         case .ftrace(let log):
-            return AnySequence(log.events.lazy.map { WorkloadStep.call($0.call, line: $0.line, column: $0.column) })
+            guard !log.gaps.isEmpty else {
+                return AnySequence(log.events.lazy.map { WorkloadStep.call($0.call, line: $0.line, column: $0.column) })
+            }
+            // Each lost-events marker goes where it was read, between the events.
+            var steps: [WorkloadStep] = []
+            steps.reserveCapacity(log.events.count + log.gaps.count)
+            var next = 0
+            func gapsBefore(_ index: Int) {
+                while next < log.gaps.count && log.gaps[next].beforeEvent <= index {
+                    let g = log.gaps[next]
+                    steps.append(.gap(cpu: g.cpu, lost: g.lost, marker: g.marker, line: g.line))
+                    next += 1
+                }
+            }
+            for (i, event) in log.events.enumerated() {
+                gapsBefore(i)
+                steps.append(.call(event.call, line: event.line, column: event.column))
+            }
+            gapsBefore(Int.max)
+            return AnySequence(steps)
         case .generator(let spec):
             do {
                 return AnySequence(try spec.calls(geometry: geometry).lazy.map { WorkloadStep.call($0, line: 0) })
@@ -111,6 +130,13 @@ struct WorkloadInput {
                 throw PgstoreError(error.message)
             }
         }
+    }
+
+    /// The workload's work for progress (``RunRecording/work(of:granule:)``),
+    /// without building a generated scatter-gather list twice.
+    func totalWork(_ steps: AnySequence<WorkloadStep>, granule: UInt64) -> Int64 {
+        if case .generator(.scatterGather(let pages, _, _)) = kind { return Int64(max(pages, 1)) }
+        return steps.reduce(Int64(0)) { $0 + RunRecording.work(of: $1, granule: granule) }
     }
 
     var isReplay: Bool { if case .ftrace = kind { return true } else { return false } }

@@ -1,0 +1,146 @@
+import Foundation
+import GRDB
+import PGEngine
+
+extension RunRecording {
+    /// Drives the engine over `steps` with a ``Recorder`` as its sink. Runs
+    /// inside ``HistoryStore/withConnection(_:)``, which rolls back the open
+    /// batch if anything here throws; every batch before it stays.
+    func recordSteps<Steps: Sequence>(_ steps: Steps, run runID: Int64, segment: Int64, db: Database, end: inout SegmentEnd,
+                                      progress: @escaping (RecordingProgress) -> Void, stopRequest: @escaping () -> String?,
+                                      onStopInsideCall: ((SegmentEnd) -> Void)?) throws
+    where Steps.Element == WorkloadStep {
+        try db.execute(sql: "BEGIN IMMEDIATE")
+        let recorder = try Recorder(db: db, run: runID, segment: segment)
+        recorder.batchSize = batchSize
+        recorder.commitInterval = commitInterval
+        recorder.stopRequest = stopRequest
+        recorder.onProgress = progress
+        let engine: IOPageTable<Recorder>
+        if let initial = initialState {
+            engine = try IOPageTable(config: config, strategy: strategy, state: initial, sink: recorder)
+            if initial.seq == 0 || writeInitialCheckpoint { try Checkpoints.write(initial, run: runID, db: db) }
+            recorder.resume(events: Int64(engine.seq), calls: initialCalls)
+        } else {
+            engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
+        }
+        let start = end.start
+        recorder.onStopInsideCall = { [unowned recorder] reason in
+            // The batch is committed; close the run in the same words the
+            // caller would, and let it end the process if it wants to.
+            guard let onStopInsideCall else { return }
+            var stopped = SegmentEnd(start: start)
+            stopped.status = .incomplete
+            stopped.message = Self.insideCall(reason, recorder: recorder)
+            Self.fill(&stopped, from: recorder)
+            do {
+                try closeSegment(db, run: runID, segment: segment, end: stopped)
+                try db.execute(sql: "COMMIT")
+                _ = try? db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                onStopInsideCall(stopped)
+                try db.execute(sql: "BEGIN IMMEDIATE")
+            } catch {
+                recorder.failure = recorder.failure ?? "closing the interrupted run: \(error)"
+            }
+        }
+        var lastCheckpoint = engine.seq
+        var interval = UInt64(checkpointEvery)
+        /// Writes a checkpoint now if the interval has passed.
+        func checkpointIfDue(final: Bool) throws {
+            let since = engine.seq &- lastCheckpoint
+            guard since >= interval || (final && since > 0) else { return }
+            let state = engine.captureState()
+            let bytes = StateCodec.encode(state)
+            // At the end, a checkpoint is worth it only within the same budget.
+            let budgeted = checkpointBytesPerEvent > 0 ? UInt64(Double(bytes.count) / checkpointBytesPerEvent) : 0
+            if final && since < max(UInt64(checkpointEvery), budgeted) { return }
+            try Checkpoints.write(encoded: bytes, seq: state.seq, run: runID, db: db)
+            lastCheckpoint = engine.seq
+            interval = max(UInt64(checkpointEvery), budgeted)
+        }
+        let granule = config.granule.bytes
+        var workDone: Int64 = 0
+        stepLoop: for step in steps {
+            if let reason = recorder.stopped ?? stopRequest() {
+                end.status = .incomplete
+                end.message = reason
+                break
+            }
+            let work = Self.work(of: step, granule: granule)
+            recorder.workBefore = workDone
+            recorder.currentWork = work
+            switch step {
+            case .call(let call, let line, let column):
+                recorder.sourceLine = line
+                let result = engine.perform(call)
+                if let reason = recorder.stopped {
+                    // Stopped inside this call: the engine finished it in memory, nothing recorded it.
+                    end.status = .incomplete
+                    end.message = Self.insideCall(reason, recorder: recorder)
+                    break stepLoop
+                }
+                if result.ret == 0 && (call.kind == .iommuMap || call.kind == .iommuMapSG) {
+                    let stale = engine.staleEntries(iova: call.iova, size: result.value)
+                    if !stale.isEmpty { recorder.recordExposures(call: engine.lastTopLevelCall, entries: stale, engine: engine) }
+                }
+                if failOnCallError, let problem = replayProblem(call, result) {
+                    if lenient {
+                        end.skipped += 1
+                    } else {
+                        end.status = .failed
+                        end.message = "\(source.description):\(line):\(column): \(problem)"
+                        break stepLoop
+                    }
+                }
+            case .snapshot(let name, _):
+                try db.execute(sql: "INSERT INTO snapshots (run, name, seq, created_at) VALUES (?, ?, ?, ?)",
+                               arguments: [runID, name, Int64(engine.seq), RunInfo.now()])
+            case .gap(let cpu, let lost, let marker, let line):
+                recorder.recordGap(cpu: cpu, lost: lost, marker: marker, line: line)
+            case .idle:
+                // Nothing to read just now: what was read becomes visible.
+                if recorder.eventsSinceCommit > 0 { recorder.commitInsideCall() }
+            case .failure(let message):
+                end.status = .failed
+                end.message = message
+                break stepLoop
+            }
+            if let failure = recorder.failure {
+                end.status = .failed
+                end.message = failure
+                break
+            }
+            workDone += work
+            try checkpointIfDue(final: false)
+            recorder.workBefore = workDone
+            recorder.currentWork = 0
+            recorder.poll()
+        }
+        if recorder.failure != nil {
+            try db.execute(sql: "ROLLBACK")
+            if end.status != .failed {
+                end.status = .failed
+                end.message = recorder.failure
+            }
+        } else {
+            // After a stop the engine may be ahead of what was recorded: no checkpoint of it.
+            if recorder.stopped == nil { try checkpointIfDue(final: true) }
+            try recorder.commitBatch(andBegin: false)
+        }
+        Self.fill(&end, from: recorder)
+    }
+
+    static func fill(_ end: inout SegmentEnd, from recorder: Recorder) {
+        end.events = recorder.events
+        end.calls = recorder.topLevelCalls
+        end.lines = recorder.linesCleaned
+        end.stale = recorder.staleFindings
+        end.gaps = recorder.gaps
+    }
+
+    /// "interrupted by SIGINT inside call 5 (iommu_map_sg)".
+    static func insideCall(_ reason: String, recorder: Recorder) -> String {
+        guard let top = recorder.open.first else { return reason }
+        return "\(reason) inside call \(top.seq) (\(top.call.kind.rawValue)); the call has no end (unfinished_calls)"
+    }
+}

@@ -50,7 +50,7 @@ enum Binary {
     }
 
     /// Starts the binary without waiting; its output goes to files in `directory`.
-    static func start(_ arguments: [String], in directory: URL) throws -> Process {
+    static func start(_ arguments: [String], in directory: URL, stdin: Pipe? = nil) throws -> Process {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
@@ -58,7 +58,7 @@ enum Binary {
         FileManager.default.createFile(atPath: directory.appendingPathComponent("child.err").path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("child.out"))
         process.standardError = try FileHandle(forWritingTo: directory.appendingPathComponent("child.err"))
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = stdin ?? FileHandle.nullDevice
         try process.run()
         return process
     }

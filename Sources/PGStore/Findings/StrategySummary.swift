@@ -63,10 +63,32 @@ extension HistoryStore {
             sql += " ORDER BY run, seq"
             return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
                 Finding(run: row["run"], seq: row["seq"], call: row["call"], kind: row["kind"], iova: row["iova"],
-                        table: row["tbl"], index: row["idx"], cpu: row["cpu"], memory: row["memory"])
+                        table: row["tbl"], index: row["idx"], cpu: row["cpu"], memory: row["memory"],
+                        afterLostEvents: (row["after_lost_events"] as Int64?) == 1)
             }
         }
     }
+
+    /// The lost-events markers of a run's trace (every run's when nil), in order.
+    public func traceGaps(run: Int64?) throws(StoreError) -> [TraceGap] {
+        try read { db in
+            let sql = "SELECT run, seq, source_line, cpu, lost, marker FROM trace_gaps" + (run == nil ? "" : " WHERE run = ?") + " ORDER BY run, seq"
+            return try Row.fetchAll(db, sql: sql, arguments: run.map { [$0] } ?? []).map { row in
+                TraceGap(run: row["run"], seq: row["seq"], line: row["source_line"], cpu: row["cpu"], lost: row["lost"], marker: row["marker"])
+            }
+        }
+    }
+}
+
+/// A place where the trace a run was recorded from lost events (`trace_gaps`).
+public struct TraceGap: Sendable, Hashable {
+    public var run: Int64
+    /// The last event recorded before the marker.
+    public var seq: Int64
+    public var line: Int64
+    public var cpu: Int64
+    public var lost: Int64?
+    public var marker: String
 }
 
 /// A stale descriptor, stale read or stale TLB hit.
@@ -80,4 +102,6 @@ public struct Finding: Sendable, Hashable {
     public var index: Int64?
     public var cpu: String?
     public var memory: String?
+    /// It comes after a lost-events marker of the run's trace: the lost events may have changed it.
+    public var afterLostEvents: Bool = false
 }

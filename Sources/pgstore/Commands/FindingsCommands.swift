@@ -36,19 +36,38 @@ struct StaleCommand: ParsableCommand {
             let p = try store.resolve(target)
             return try store.findings(run: p.run, through: p.seq)
         }
+        let gaps = try Stores.run { () throws(StoreError) -> [TraceGap] in
+            if let target, let run = Int64(target) { return try store.traceGaps(run: run) }
+            if let target { return try store.traceGaps(run: try store.resolve(target).run) }
+            return try store.traceGaps(run: nil)
+        }
         var paths: [Int64: [Int64: String]] = [:]
         var rows: [[Cell]] = []
+        // The column appears in a table only when a trace lost events; csv and json always have it.
+        let flagColumn = format != .table || !gaps.isEmpty
         for f in findings {
             if paths[f.run] == nil { paths[f.run] = try Stores.run { try store.tablePaths(run: f.run) } }
             let path = f.table.flatMap { paths[f.run]?[$0] } ?? (f.table.map { $0 < 0 ? "(freed)" : "T#\($0)" } ?? "")
-            rows.append([.int(f.run), .int(f.seq), .int(f.call), .text(f.kind), .text(f.iova), .text(path),
-                         f.index.map { .int($0) } ?? .null, f.cpu.map { .text($0) } ?? .null, f.memory.map { .text($0) } ?? .null])
+            var row: [Cell] = [.int(f.run), .int(f.seq), .int(f.call), .text(f.kind), .text(f.iova), .text(path),
+                               f.index.map { .int($0) } ?? .null, f.cpu.map { .text($0) } ?? .null, f.memory.map { .text($0) } ?? .null]
+            if flagColumn { row.append(format == .json ? .int(f.afterLostEvents ? 1 : 0) : .text(f.afterLostEvents ? "yes" : "no")) }
+            rows.append(row)
         }
-        let table = Tabular(columns: ["run", "seq", "call", "finding", "iova", "table", "index", "cpu", "memory"], rows: rows)
+        var columns = ["run", "seq", "call", "finding", "iova", "table", "index", "cpu", "memory"]
+        if flagColumn { columns.append("after_lost_events") }
+        let table = Tabular(columns: columns, rows: rows)
         if format == .table && findings.isEmpty {
             print("no stale findings")
         } else {
             print(table.render(format))
+        }
+        if format == .table {
+            // Findings can be missing, or wrong, after a trace lost events.
+            for (run, list) in Dictionary(grouping: gaps, by: \.run).sorted(by: { $0.key < $1.key }) {
+                let first = list[0]
+                print("run \(run): its trace lost events \(list.count == 1 ? "once" : "\(list.count) times") (first at input line \(first.line), "
+                      + "after seq \(first.seq): \(first.marker)); findings after it may be incomplete")
+            }
         }
         if !findings.isEmpty { throw ExitCode(1) }
     }

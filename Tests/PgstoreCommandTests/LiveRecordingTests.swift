@@ -220,6 +220,37 @@ struct LiveRecordingTests {
         #expect(Self.count(db, "SELECT count(*) FROM calls WHERE kind = 6") == 1, "the good line before it is kept")
     }
 
+    @Test("progress: a percentage and an ETA that move inside one long call on a terminal; nothing on a file")
+    func progressOnTerminal() throws {
+        let dir = try Binary.scratch()
+        // util-linux's script(1) gives the child a terminal (Debian's bsdutils, always installed).
+        let tool = URL(fileURLWithPath: "/usr/bin/script")
+        try #require(FileManager.default.isExecutableFile(atPath: tool.path), "script(1) is needed to test a terminal")
+        let db = dir.appendingPathComponent("t.pgdb").path
+        let p = Process()
+        p.executableURL = tool
+        p.arguments = ["-qfec", "\(Binary.url.path) record --db \(db) --strategy eager --generate sg:pages=300000", "/dev/null"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let updates = String(decoding: data, as: UTF8.self).components(separatedBy: "\r").filter { $0.contains("%, ETA") }
+        let shares = updates.compactMap { line -> Double? in
+            guard let colon = line.range(of: "eager: ") else { return nil }
+            return Double(line[colon.upperBound...].prefix { $0 != "%" })
+        }
+        #expect(shares.count >= 2, "\(updates.prefix(3))")
+        #expect(Set(shares).count >= 2, "the percentage moves inside the one call: \(shares)")
+        #expect(updates.allSatisfy { $0.contains("events/s") })
+
+        let plain = try Binary.run(["record", "--db", dir.appendingPathComponent("p.pgdb").path, "--generate", "sg:pages=300000"])
+        #expect(plain.status == 0)
+        #expect(!plain.stderr.contains("\u{1B}[K") && !plain.stderr.contains("ETA"), "no progress on a non-terminal: \(plain.stderr)")
+    }
+
     static func sha256(_ text: String) -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

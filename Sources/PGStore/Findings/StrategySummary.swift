@@ -30,8 +30,42 @@ public struct StrategySummary: Sendable, Hashable {
 }
 
 extension HistoryStore {
-    /// The summary of one run, read through the `strategy_summary` view (docs/SCHEMA.md).
+    /// The summary of one run: from the totals the recorder kept (`run_totals`,
+    /// `line_totals`, migration 0008), which cost the same at any length; from
+    /// the events through the `strategy_summary` view when a file has none.
     public func summary(of run: Int64) throws(StoreError) -> StrategySummary {
+        let info = try self.run(run)
+        if let kept = try keptSummary(info) { return kept }
+        return try summaryFromEvents(of: run)
+    }
+
+    /// The summary read from `run_totals` and `line_totals`, when they cover the run's committed events.
+    func keptSummary(_ info: RunInfo) throws(StoreError) -> StrategySummary? {
+        let run = info.id
+        return try read { db -> StrategySummary? in
+            guard try db.tableExists("run_totals"),
+                  let t = try Row.fetchOne(db, sql: """
+                    SELECT t.*, r.events AS events FROM run_totals t JOIN runs r ON r.id = t.run WHERE t.run = ?
+                    """, arguments: [run]),
+                  (t["through_seq"] as Int64) == (t["events"] as Int64) else { return nil }
+            let lines = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(max(cleans), 0) AS most FROM line_totals WHERE run = ?",
+                                         arguments: [run])!
+            let granule = Int64(info.config.granule.bytes)
+            let linesCleaned: Int64 = t["lines_cleaned"], mappedBytes: Int64 = t["mapped_bytes"]
+            // The view's own rounding, so both read the same.
+            let perPage = try Double.fetchOne(db, sql: "SELECT round(CAST(? AS REAL) / max(1, ? / ?), 4)",
+                                              arguments: [linesCleaned, mappedBytes, granule]) ?? 0
+            return StrategySummary(
+                run: run, strategy: info.strategy.rawValue, calls: t["calls"], descriptorWrites: t["descriptor_writes"],
+                cleanCalls: t["clean_calls"], linesCleaned: linesCleaned, distinctLines: lines["n"], maxCleansPerLine: lines["most"],
+                mappedBytes: (mappedBytes / granule) * granule, pageSize: granule, linesPerMappedPage: perPage,
+                flushAll: t["tlb_flush_all"], flushWalk: t["tlb_flush_walk"], leafInvalidations: t["tlb_inv_range"], addPage: t["tlb_add_page"],
+                staleDescriptors: t["stale_descriptors"], staleReads: t["stale_reads"], staleTLBHits: t["stale_tlb_hits"])
+        }
+    }
+
+    /// The summary computed from the run's events through the `strategy_summary` view (docs/SCHEMA.md).
+    public func summaryFromEvents(of run: Int64) throws(StoreError) -> StrategySummary {
         let info = try self.run(run)
         let found = try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM strategy_summary WHERE run = ?", arguments: [run])

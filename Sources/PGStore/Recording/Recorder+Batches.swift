@@ -36,6 +36,7 @@ extension Recorder {
         step(updateRun, events, topLevelCalls, run, count: 3)
         step(updateSegment, events, topLevelCalls, run, segment, count: 4)
         if let failure { throw StoreError(.sqlite, path: "", failure) }
+        try totals.write(run: run, events: events, calls: topLevelCalls, with: totalsStatements)
         try db.execute(sql: "COMMIT")
         if andBegin { try db.execute(sql: "BEGIN IMMEDIATE") }
         eventsSinceCommit = 0

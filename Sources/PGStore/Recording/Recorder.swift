@@ -39,6 +39,9 @@ public final class Recorder: EventSink {
     var open: [OpenCall] = []
     /// The segment being recorded (its committed end moves with each batch).
     let segment: Int64
+    /// The run's totals (RunTotals.swift), written with each batch.
+    var totals: RunTotals
+    let totalsStatements: RunTotals.Statements
 
     // Batching (Recorder+Batches.swift).
     var batchSize: Int64 = 50_000
@@ -78,6 +81,8 @@ public final class Recorder: EventSink {
         self.db = db
         self.run = run
         self.segment = segment
+        totals = try RunTotals.load(run: run, db: db)
+        totalsStatements = try RunTotals.Statements(db: db)
         func prepare(_ table: String, _ columns: [String]) throws -> Statement {
             let marks = Array(repeating: "?", count: columns.count).joined(separator: ",")
             return try db.makeStatement(sql: "INSERT INTO \(table) (\(columns.joined(separator: ","))) VALUES (\(marks))")
@@ -163,16 +168,35 @@ public final class Recorder: EventSink {
             if o.listed { step(deleteUnfinished, run, o.seq, 0, count: 2) }
             step(insertCall, run, o.seq, seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
                  i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0, count: 14)
-            if o.depth == 0 { topLevelCalls += 1 }
+            if o.depth == 0 {
+                topLevelCalls += 1
+                if result.ret == 0 && (c.kind == .mapPages || c.kind == .iommuMap || c.kind == .iommuMapSG) {
+                    totals.mappedBytes &+= i(result.value)
+                }
+            }
         case .write(let table, let index, let level, let iova, let old, let new):
             if iova > frontier { frontier = iova }
+            totals.descriptorWrites += 1
             step(insertWrite, run, seq, call, i(table), i(index), i(level), i(iova), i(old), i(new), count: 9)
         case .clean(let table, let index, let count, let firstLine, let lines, let alreadyClean, let reason):
-            if reason == .descriptors { linesCleaned += Int64(lines) }
+            if reason == .descriptors {
+                linesCleaned += Int64(lines)
+                totals.cleanCalls += 1
+                totals.linesCleaned += Int64(lines)
+                for l in firstLine..<(firstLine + lines) {
+                    totals.lineCleans[RunTotals.Line(table: i(table), line: i(l)), default: 0] += 1
+                }
+            }
             step(insertClean, run, seq, call, i(table), i(index), i(count), i(firstLine), i(lines), i(alreadyClean), Int64(reason.rawValue), count: 10)
         case .invalidate(let kind, let iova, let size, let granule):
+            switch kind {
+            case .all: totals.flushAll += 1
+            case .walk: totals.flushWalk += 1
+            case .leaf: totals.invRange += 1
+            }
             step(insertTLB, run, seq, call, i(kind.tlbOpCode), i(iova), i(size), i(granule), count: 7)
         case .addPage(let iova, let granule):
+            totals.addPage += 1
             step(insertTLB, run, seq, call, 3, i(iova), i(granule), i(granule), count: 7)
         case .tableAlloc(let t):
             step(insertAlloc, run, seq, call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
@@ -181,6 +205,8 @@ public final class Recorder: EventSink {
             step(insertFree, run, seq, call, i(table), count: 4)
         case .access(let a):
             if a.staleRead || a.staleTLB { staleFindings += 1 }
+            if a.staleRead { totals.staleReads += 1 }
+            if a.staleTLB { totals.staleTLBHits += 1 }
             step(insertAccess, run, seq, call, i(a.iova), a.write ? 1 : 0, Int64(a.outcome.rawValue), i(a.pa), a.tlbHit ? 1 : 0,
                  a.staleRead ? 1 : 0, a.staleTLB ? 1 : 0, i(a.staleTable), i(a.staleIndex), i(a.staleCPUValue), i(a.staleMemoryValue), count: 14)
         case .warn(let w):
@@ -201,6 +227,7 @@ public final class Recorder: EventSink {
             let iova = t.iovaBase &+ UInt64(e.index) &* engine.geometry.blockSize(e.level)
             step(insertExposure, run, i(call), i(e.table), i(e.index), i(e.level), i(iova), i(e.cpu), i(e.memory), count: 8)
             staleFindings += 1
+            totals.staleDescriptors += 1
         }
     }
 

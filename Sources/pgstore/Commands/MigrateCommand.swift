@@ -16,8 +16,10 @@ struct MigrateCommand: ParsableCommand {
         do {
             let store = try HistoryStore(path: file, mode: .write)
             let applied = try store.appliedMigrations()
+            let from = store.upgradedFrom
             store.close()
-            print("\(file): schema version \(applied.count) (\(applied.joined(separator: ", ")))")
+            let upgraded = from.map { "; upgraded from schema version \($0)" } ?? ""
+            print("\(file): schema version \(applied.count) (\(applied.joined(separator: ", ")))\(upgraded)")
         } catch {
             throw PgstoreError(error.description)
         }

@@ -1,0 +1,70 @@
+import GRDB
+import GRDBSQLite
+
+/// The totals a recorder keeps as it records (migration 0008): the figures of
+/// `strategy_summary` for the run, the descriptor cleans of each cache line,
+/// and the cumulative writes and lines at each batch. They are written in the
+/// transaction of each batch, so they always match the committed events.
+struct RunTotals {
+    var calls: Int64 = 0
+    var descriptorWrites: Int64 = 0
+    var cleanCalls: Int64 = 0
+    var linesCleaned: Int64 = 0
+    var mappedBytes: Int64 = 0
+    var flushAll: Int64 = 0
+    var flushWalk: Int64 = 0
+    var invRange: Int64 = 0
+    var addPage: Int64 = 0
+    var staleDescriptors: Int64 = 0
+    var staleReads: Int64 = 0
+    var staleTLBHits: Int64 = 0
+
+    struct Line: Hashable { var table: Int64; var line: Int64 }
+    /// Cleans per line since the last commit.
+    var lineCleans: [Line: Int64] = [:]
+
+    /// A run's stored totals (continuing it), or zeros.
+    static func load(run: Int64, db: Database) throws -> RunTotals {
+        var t = RunTotals()
+        guard let r = try Row.fetchOne(db, sql: "SELECT * FROM run_totals WHERE run = ?", arguments: [run]) else { return t }
+        t.calls = r["calls"]; t.descriptorWrites = r["descriptor_writes"]; t.cleanCalls = r["clean_calls"]
+        t.linesCleaned = r["lines_cleaned"]; t.mappedBytes = r["mapped_bytes"]; t.flushAll = r["tlb_flush_all"]
+        t.flushWalk = r["tlb_flush_walk"]; t.invRange = r["tlb_inv_range"]; t.addPage = r["tlb_add_page"]
+        t.staleDescriptors = r["stale_descriptors"]; t.staleReads = r["stale_reads"]; t.staleTLBHits = r["stale_tlb_hits"]
+        return t
+    }
+
+    /// Statements that write the totals, prepared once per recording.
+    struct Statements {
+        let run: Statement
+        let line: Statement
+        let batch: Statement
+
+        init(db: Database) throws {
+            run = try db.makeStatement(sql: """
+                INSERT OR REPLACE INTO run_totals (run, through_seq, calls, descriptor_writes, clean_calls, lines_cleaned, mapped_bytes,
+                    tlb_flush_all, tlb_flush_walk, tlb_inv_range, tlb_add_page, stale_descriptors, stale_reads, stale_tlb_hits)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            line = try db.makeStatement(sql: """
+                INSERT INTO line_totals (run, tbl, line, cleans) VALUES (?, ?, ?, ?)
+                ON CONFLICT (run, tbl, line) DO UPDATE SET cleans = cleans + excluded.cleans
+                """)
+            batch = try db.makeStatement(sql: """
+                INSERT OR REPLACE INTO batch_totals (run, through_seq, descriptor_writes, lines_cleaned) VALUES (?, ?, ?, ?)
+                """)
+        }
+    }
+
+    /// Writes the totals as of `events` committed events; the line counts start again from zero.
+    mutating func write(run: Int64, events: Int64, calls: Int64, with s: Statements) throws {
+        self.calls = calls
+        try s.run.execute(arguments: [run, events, calls, descriptorWrites, cleanCalls, linesCleaned, mappedBytes,
+                                      flushAll, flushWalk, invRange, addPage, staleDescriptors, staleReads, staleTLBHits])
+        for (key, cleans) in lineCleans {
+            try s.line.execute(arguments: [run, key.table, key.line, cleans])
+        }
+        lineCleans.removeAll(keepingCapacity: true)
+        if events > 0 { try s.batch.execute(arguments: [run, events, descriptorWrites, linesCleaned]) }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import Testing
+@testable import PGEngine
+@testable import PGStore
+
+/// The totals the recorder keeps (migration 0008) say exactly what the views
+/// compute from the events, for every kind of run: new, continued, restored,
+/// with findings, stopped inside a long call.
+@Suite("Run totals")
+struct RunTotalsTests {
+    static func source(_ name: String) -> WorkloadSource { WorkloadSource(kind: .generator, description: name, sha256: "0") }
+
+    /// Kept totals against the events, for every run of the file.
+    static func check(_ store: HistoryStore) throws {
+        for info in try store.runs() {
+            let kept = try #require(try store.keptSummary(info), "run \(info.id) has no totals")
+            #expect(kept == (try store.summaryFromEvents(of: info.id)), "run \(info.id)")
+            try store.read { db in
+                let fromEvents = try Row.fetchAll(db, sql: """
+                    SELECT tbl, line, count(*) AS n FROM clean_lines WHERE run = ? AND reason = 0 GROUP BY tbl, line ORDER BY tbl, line
+                    """, arguments: [info.id]).map { [$0["tbl"], $0["line"], $0["n"]] as [Int64] }
+                let keptLines = try Row.fetchAll(db, sql: "SELECT tbl, line, cleans FROM line_totals WHERE run = ? ORDER BY tbl, line",
+                                                 arguments: [info.id]).map { [$0["tbl"], $0["line"], $0["cleans"]] as [Int64] }
+                #expect(keptLines == fromEvents, "line totals of run \(info.id)")
+                let last = try Row.fetchOne(db, sql: "SELECT * FROM batch_totals WHERE run = ? ORDER BY through_seq DESC LIMIT 1", arguments: [info.id])
+                #expect((last?["descriptor_writes"] as Int64?) == kept.descriptorWrites)
+                #expect((last?["lines_cleaned"] as Int64?) == kept.linesCleaned)
+                // Cumulative counts at each batch are those of the events up to it.
+                for b in try Row.fetchAll(db, sql: "SELECT * FROM batch_totals WHERE run = ? ORDER BY through_seq", arguments: [info.id]).prefix(5) {
+                    let writes = try Int64.fetchOne(db, sql: "SELECT count(*) FROM writes WHERE run = ? AND seq <= ?", arguments: [info.id, b["through_seq"]])
+                    #expect(writes == b["descriptor_writes"])
+                }
+            }
+        }
+    }
+
+    @Test("new, continued and restored runs, under each strategy, with findings", arguments: [Strategy.eager, .deferred, .batchedSG])
+    func keptEqualsEvents(_ strategy: Strategy) throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        let geometry = try Geometry(.default)
+        var calls = Array(ChurnWorkload(operations: 400, seed: 21, geometry: geometry))
+        calls.append(ScatterGatherWorkload(pages: 900, seed: 4, iova: 0x7_0000_0000).call)
+        // Findings: a device walk before sync_map, an unmap without invalidation.
+        calls.append(Call(kind: .iommuMap, iova: 0x9_0000_0000, paddr: 0x8000_0000, size: 0x1000, prot: [.read, .write]))
+        calls.append(Call(kind: .access, iova: 0x9_0000_0000, prot: [.read]))
+        calls.append(Call(kind: .unmapPages, iova: 0x9_0000_0000, size: 0x1000, count: 1))
+        calls.append(Call(kind: .access, iova: 0x9_0000_0000, prot: [.read]))
+        var r = RunRecording(config: .default, strategy: strategy, source: Self.source("t"), pgstoreVersion: "test")
+        r.batchSize = 700
+        let first = try r.record(into: store, steps: calls.map { WorkloadStep.call($0, line: 0) })
+        let more = Array(ChurnWorkload(operations: 150, seed: 22, geometry: geometry)).map { WorkloadStep.call($0, line: 0) }
+        _ = try store.continueRun(first.run, steps: more, source: Self.source("more"), pgstoreVersion: "test", batchSize: 500,
+                                  lenient: false, failOnCallError: false)
+        // A point between calls: the end of the 100th top-level call.
+        let between = try store.read { db in
+            try Int64.fetchOne(db, sql: "SELECT end_seq FROM calls WHERE run = ? AND depth = 0 ORDER BY seq LIMIT 1 OFFSET 100", arguments: [first.run])!
+        }
+        let restored = try store.restore(Point(run: first.run, seq: between), into: store, strategy: nil)
+        _ = try store.continueRun(restored, steps: more, source: Self.source("after restore"), pgstoreVersion: "test", batchSize: 300,
+                                  lenient: false, failOnCallError: false)
+        #expect(try store.summary(of: first.run).staleFindings > 0, "the workload has findings to count")
+        try Self.check(store)
+    }
+
+    @Test("a recording stopped inside a long call: the totals are those of the committed events")
+    func stoppedInsideCall() throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: .default, strategy: .eager, source: Self.source("sg"), pgstoreVersion: "test")
+        r.batchSize = 3000
+        var polls = 0
+        let outcome = try r.record(into: store, steps: [WorkloadStep.call(ScatterGatherWorkload(pages: 20_000, seed: 1).call, line: 0)],
+                                   stopRequest: {
+                                       polls += 1
+                                       return polls > 30 ? "stopped by the test" : nil
+                                   })
+        #expect(outcome.status == .incomplete)
+        #expect(outcome.message?.hasPrefix("stopped by the test inside call") == true)
+        try Self.check(store)
+    }
+}

@@ -24,8 +24,23 @@ extension Recorder {
     /// How many events pass between two looks at the clock and the stop request.
     static let pollEvery = 1024
 
+    /// Writes the open map_sg's list entries whose IOVA starts at or below
+    /// `limit` (every entry the call's writes have reached, and the next).
+    func writeList(through limit: UInt64) {
+        guard var list = pendingList else { return }
+        while list.next < list.segments.count && list.iova <= limit {
+            let s = list.segments[list.next]
+            step(insertSegment, run, list.call, Int64(list.next), Int64(bitPattern: s.paddr), Int64(bitPattern: s.length), count: 5)
+            list.iova &+= s.length
+            list.next += 1
+        }
+        pendingList = list.next < list.segments.count ? list : nil
+    }
+
     /// Commits the open batch and (unless it is the last) begins the next.
     func commitBatch(andBegin: Bool = true) throws {
+        // The list entries the committed events depend on go with them.
+        if pendingList != nil { writeList(through: frontier) }
         for i in open.indices where !open[i].listed {
             let o = open[i], c = o.call
             step(insertUnfinished, run, o.seq, o.parent, Int64(o.depth), Int64(c.kind.code), Int64(bitPattern: c.iova),

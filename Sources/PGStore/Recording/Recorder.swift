@@ -16,7 +16,7 @@ public final class Recorder: EventSink {
     let db: Database
     let run: Int64
     private let insertCall: Statement
-    private let insertSegment: Statement
+    let insertSegment: Statement
     private let insertWrite: Statement
     private let insertClean: Statement
     private let insertTLB: Statement
@@ -37,6 +37,16 @@ public final class Recorder: EventSink {
         var listed = false
     }
     var open: [OpenCall] = []
+    /// The list of the open map_sg, written as the call consumes it.
+    struct PendingList {
+        var call: Int64
+        var segments: [Segment]
+        /// The next entry to write, and the IOVA it maps at.
+        var next = 0
+        var iova: UInt64
+    }
+    var pendingList: PendingList?
+
     /// The segment being recorded (its committed end moves with each batch).
     let segment: Int64
     /// The run's totals (RunTotals.swift), written with each batch.
@@ -147,25 +157,18 @@ public final class Recorder: EventSink {
                 frontier = c.iova
             }
             if c.kind == .iommuMapSG {
-                // A list of millions of segments is written in batches too (a
-                // row counts as an event toward --batch), so a reader sees the
-                // call begin and a stop is noticed while its list is written.
-                for (n, s) in c.segments.enumerated() {
-                    step(insertSegment, run, seq, i(n), i(s.paddr), i(s.length), count: 5)
-                    eventsSinceCommit += 1
-                    if eventsSinceCommit >= batchSize { commitInsideCall() }
-                    countdown -= 1
-                    if countdown == 0 {
-                        countdown = Recorder.pollEvery
-                        poll()
-                        if stopped != nil { return }
-                    }
-                }
+                // The list goes to sg_segments as the call consumes it: with
+                // each batch, the entries up to the IOVA its writes reached,
+                // and the rest when it returns (Recorder+Batches.swift). A
+                // list of millions of pages then costs no wait before the
+                // call's first events are committed.
+                pendingList = PendingList(call: seq, segments: c.segments, iova: c.iova)
             }
         case .callEnd(_, let result):
             guard let o = open.popLast() else { return }
             let c = o.call
             if o.listed { step(deleteUnfinished, run, o.seq, 0, count: 2) }
+            if pendingList?.call == o.seq { writeList(through: .max) }
             step(insertCall, run, o.seq, seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
                  i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0, count: 14)
             if o.depth == 0 {

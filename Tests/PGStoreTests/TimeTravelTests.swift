@@ -81,6 +81,61 @@ struct TimeTravelTests {
         #expect(throws: StateCodec.DecodeError.self) { try StateCodec.decode([1, 2, 3]) }
     }
 
+    @Test("a checkpoint delta gives back the later state from the earlier one, through frees, TLB and open calls")
+    func deltaRoundTrip() throws {
+        for (granule, strategy) in [(Granule.size4K, Strategy.eager), (.size16K, .deferred), (.size64K, .batchedSG)] {
+            let e = try IOPageTable(config: PageTableConfig(granule: granule), strategy: strategy, sink: NullSinkCounting())
+            var previous = e.captureState()
+            var rng = SplitMix64(seed: 17)
+            let calls = Array(ChurnWorkload(operations: 250, seed: 9, geometry: e.geometry))
+            for (i, c) in calls.enumerated() {
+                e.perform(c)
+                if rng.next() % 4 == 0 { e.access(iova: c.iova, write: false) }
+                if i % 23 == 22 {
+                    var now = e.captureState(openCalls: i % 2 == 0 ? [.init(seq: e.seq, kind: .iommuMapSG)] : [])
+                    now.seq = e.seq
+                    let delta = StateCodec.encodeDelta(now, since: previous)
+                    #expect(try StateCodec.kind(of: delta) == .delta(base: previous.seq))
+                    #expect(try StateCodec.applyDelta(delta, to: previous) == now)
+                    previous = now
+                }
+            }
+        }
+    }
+
+    @Test("a recording writes deltas between whole states, and every point reconstructs")
+    func deltasInHistory() throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        r.checkpointEvery = 1500
+        r.checkpointBytesPerEvent = 0
+        let geometry = try Geometry(.default)
+        let calls = Array(ChurnWorkload(operations: 1200, seed: 31, geometry: geometry))
+        let outcome = try r.record(into: store, steps: calls.map { WorkloadStep.call($0, line: 0) })
+        let kinds = try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT state FROM checkpoints WHERE run = ? ORDER BY seq", arguments: [outcome.run])
+                .map { try StateCodec.kind(of: [UInt8]($0["state"] as Data)) }
+        }
+        let deltas = kinds.filter { $0 != .full }.count
+        #expect(kinds.first == .full && deltas > kinds.count / 2, "\(kinds.count) checkpoints, \(deltas) deltas")
+        // The live engine at a spread of points against the reconstruction there.
+        let live = try IOPageTable(config: .default, strategy: .eager, sink: NullSinkCounting())
+        var probes = Set<UInt64>()
+        var rng = SplitMix64(seed: 2)
+        for c in calls {
+            live.perform(c)
+            if rng.next() % 61 == 0 { probes.insert(live.seq) }
+            if probes.contains(live.seq) {
+                let rebuilt = try store.reconstruct(Point(run: outcome.run, seq: Int64(live.seq))).engine.captureState()
+                #expect(Self.differences(rebuilt, live.captureState()).isEmpty, "at seq \(live.seq)")
+            }
+        }
+        #expect(probes.count > 5)
+    }
+
     @Test("points: names, RUN:SEQ, RUN:latest, latest, and what is not a point")
     func points() throws {
         let path = try Scratch.file()

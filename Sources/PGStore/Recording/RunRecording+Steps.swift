@@ -43,20 +43,12 @@ extension RunRecording {
                 recorder.failure = recorder.failure ?? "closing the interrupted run: \(error)"
             }
         }
-        var lastCheckpoint = engine.seq
-        var interval = UInt64(checkpointEvery)
-        /// Writes a checkpoint now if the interval has passed.
-        func checkpointIfDue(final: Bool) throws {
-            let since = engine.seq &- lastCheckpoint
-            guard since >= interval || (final && since > 0) else { return }
-            let state = engine.captureState()
-            let bytes = StateCodec.encode(state)
-            // At the end, a checkpoint is worth it only within the same budget.
-            let budgeted = checkpointBytesPerEvent > 0 ? UInt64(Double(bytes.count) / checkpointBytesPerEvent) : 0
-            if final && since < max(UInt64(checkpointEvery), budgeted) { return }
-            try Checkpoints.write(encoded: bytes, seq: state.seq, run: runID, db: db)
-            lastCheckpoint = engine.seq
-            interval = max(UInt64(checkpointEvery), budgeted)
+        var checkpoints = CheckpointPolicy(every: UInt64(checkpointEvery), bytesPerEvent: checkpointBytesPerEvent,
+                                           start: engine.seq, initial: initialState)
+        /// Writes a checkpoint now if one is due (Checkpoints.swift: whole states and deltas).
+        func checkpointIfDue() throws {
+            guard let (seq, bytes) = checkpoints.due(engine) else { return }
+            try Checkpoints.write(encoded: bytes, seq: seq, run: runID, db: db)
         }
         let granule = config.granule.bytes
         var workDone: Int64 = 0
@@ -111,7 +103,7 @@ extension RunRecording {
                 break
             }
             workDone += work
-            try checkpointIfDue(final: false)
+            try checkpointIfDue()
             recorder.workBefore = workDone
             recorder.currentWork = 0
             recorder.poll()
@@ -124,7 +116,7 @@ extension RunRecording {
             }
         } else {
             // After a stop the engine may be ahead of what was recorded: no checkpoint of it.
-            if recorder.stopped == nil { try checkpointIfDue(final: true) }
+            if recorder.stopped == nil { try checkpointIfDue() }
             try recorder.commitBatch(andBegin: false)
         }
         Self.fill(&end, from: recorder)

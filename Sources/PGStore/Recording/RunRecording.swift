@@ -13,9 +13,10 @@ public struct RunRecording {
     /// Commit at least this often (nanoseconds) while events come in, however few.
     public var commitInterval: UInt64 = 1_000_000_000
     /// Write a checkpoint once this many events have passed since the last one
-    /// (at the next boundary between top-level calls), but no sooner than the
-    /// last checkpoint's size in bytes: checkpoints never cost more than about a
-    /// byte per event, and reconstruction stays O(state + interval).
+    /// (at the next boundary between top-level calls): the state's differences
+    /// from the previous checkpoint, or the whole state when the deltas since
+    /// the last whole one would outweigh it (``CheckpointPolicy``), within a
+    /// budget of `checkpointBytesPerEvent`. Reconstruction stays O(state + interval).
     public var checkpointEvery: Int64 = RunRecording.defaultCheckpointEvery
     public static let defaultCheckpointEvery: Int64 = 50_000
     /// Checkpoint bytes allowed per event (0: no limit, checkpoint every `checkpointEvery`).

@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import PGEngine
 
-/// Writing and finding checkpoints.
+/// Writing and finding checkpoints. A checkpoint is a whole state, or a
+/// delta on the checkpoint before it (StateDelta.swift); the state at a
+/// checkpoint is the whole state before it plus the deltas since.
 enum Checkpoints {
     static func write(_ state: EngineState, run: Int64, db: Database) throws {
         try write(encoded: StateCodec.encode(state), seq: state.seq, run: run, db: db)
@@ -13,16 +15,99 @@ enum Checkpoints {
                        arguments: [run, Int64(seq), bytes.count, Data(bytes)])
     }
 
-    /// The latest checkpoint of `run` at or before `seq`.
+    /// The state at the latest checkpoint of `run` at or before `seq`.
     static func nearest(run: Int64, atOrBefore seq: Int64, db: Database) throws -> EngineState? {
-        guard let row = try Row.fetchOne(db, sql: """
-            SELECT state FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC LIMIT 1
-            """, arguments: [run, seq]) else { return nil }
-        let data: Data = row["state"]
+        // Back from the checkpoint to the whole state its deltas start from.
+        var chain: [[UInt8]] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC",
+                                       arguments: [run, seq])
         do {
-            return try StateCodec.decode([UInt8](data))
-        } catch {
+            while let row = try rows.next() {
+                let bytes = [UInt8](row["state"] as Data)
+                chain.append(bytes)
+                if try StateCodec.kind(of: bytes) == .full { break }
+            }
+            guard let full = chain.popLast() else { return nil }
+            guard try StateCodec.kind(of: full) == .full else {
+                throw StoreError(.invalid, path: "", "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
+            }
+            var state = try StateCodec.decode(full)
+            for delta in chain.reversed() { state = try StateCodec.applyDelta(delta, to: state) }
+            return state
+        } catch let error as StateCodec.DecodeError {
             throw StoreError(.invalid, path: "", "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
         }
+    }
+}
+
+/// When a recording writes a checkpoint, and which kind.
+///
+/// Every `every` events (at the next boundary between top-level calls) it
+/// writes the state's differences from the previous checkpoint, and the whole
+/// state instead once the deltas since the last whole one would add up to
+/// more than it: loading any checkpoint then reads at most about twice the
+/// state. Checkpoints draw on a budget of `bytesPerEvent` bytes for each event
+/// recorded (0: no budget): one that does not fit waits for a later boundary,
+/// so a history spends at most that on them, whatever the state's size.
+struct CheckpointPolicy {
+    let every: UInt64
+    let bytesPerEvent: Double
+    private var last: UInt64
+    /// The state at the last checkpoint written, the base of the next delta.
+    private var base: EngineState?
+    private var fullBytes = 0
+    private var deltaBytesSinceFull = 0
+    private var budget = 0.0
+    private var budgetSeq: UInt64
+    /// After a checkpoint that did not fit the budget: the seq at which it will.
+    private var notBefore: UInt64 = 0
+
+    init(every: UInt64, bytesPerEvent: Double, start: UInt64, initial: EngineState?) {
+        self.every = max(every, 1)
+        self.bytesPerEvent = bytesPerEvent
+        last = start
+        budgetSeq = start
+        if let initial {
+            base = initial
+            fullBytes = StateCodec.encode(initial).count
+        }
+    }
+
+    /// The checkpoint to write now, if one is due: its seq and bytes.
+    mutating func due<S>(_ engine: IOPageTable<S>) -> (UInt64, [UInt8])? {
+        let seq = engine.seq
+        guard seq &- last >= every, seq >= notBefore else { return nil }
+        if bytesPerEvent > 0 {
+            budget += Double(seq &- budgetSeq) * bytesPerEvent
+            budgetSeq = seq
+        }
+        let state = engine.captureState()
+        var bytes: [UInt8]
+        var whole = base == nil
+        if let base {
+            bytes = StateCodec.encodeDelta(state, since: base)
+            if deltaBytesSinceFull + bytes.count > fullBytes {
+                let full = StateCodec.encode(state)
+                if full.count <= deltaBytesSinceFull + bytes.count { bytes = full; whole = true }
+            }
+        } else {
+            bytes = StateCodec.encode(state)
+        }
+        if bytesPerEvent > 0 && Double(bytes.count) > budget {
+            // Not affordable yet: try again once the budget has grown enough
+            // (never at every boundary: capturing the state costs its size).
+            notBefore = seq &+ UInt64(((Double(bytes.count) - budget) / bytesPerEvent).rounded(.up))
+            return nil
+        }
+        if bytesPerEvent > 0 { budget -= Double(bytes.count) }
+        if whole {
+            fullBytes = bytes.count
+            deltaBytesSinceFull = 0
+        } else {
+            deltaBytesSinceFull += bytes.count
+        }
+        base = state
+        last = seq
+        return (seq, bytes)
     }
 }

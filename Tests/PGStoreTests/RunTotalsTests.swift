@@ -82,4 +82,28 @@ struct RunTotalsTests {
         #expect(outcome.message?.hasPrefix("stopped by the test inside call") == true)
         try Self.check(store)
     }
+
+    @Test("a long run's report timeline reads the batch totals: each point is the count through the last batch before it")
+    func timelineFromBatches() throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: .default, strategy: .eager, source: Self.source("churn"), pgstoreVersion: "test")
+        r.batchSize = 150
+        let geometry = try Geometry(.default)
+        let outcome = try r.record(into: store, steps: ChurnWorkload(operations: 500, seed: 3, geometry: geometry).map { WorkloadStep.call($0, line: 0) })
+        let data = try store.reportData(runs: [outcome.run], timelinePoints: 40)
+        let timeline = try #require(data.runs.first?.timeline)
+        let summary = try store.summary(of: outcome.run)
+        #expect(timeline.last?.writes == summary.descriptorWrites && timeline.last?.lines == summary.linesCleaned)
+        try store.read { db in
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM batch_totals WHERE run = ?", arguments: [outcome.run])! >= 40)
+            for point in timeline.dropFirst() {
+                let through = try Int64.fetchOne(db, sql: "SELECT coalesce(max(through_seq), 0) FROM batch_totals WHERE run = ? AND through_seq <= ?",
+                                                 arguments: [outcome.run, point.seq])!
+                let writes = try Int64.fetchOne(db, sql: "SELECT count(*) FROM writes WHERE run = ? AND seq <= ?", arguments: [outcome.run, through])!
+                #expect(point.writes == writes, "at \(point.seq)")
+            }
+        }
+    }
 }

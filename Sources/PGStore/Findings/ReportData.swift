@@ -57,9 +57,9 @@ extension HistoryStore {
             let data = try read { db -> ReportData.Run in
                 // Heatmap: cleans per line, most-cleaned tables first.
                 var perTable: [Int64: [(Int, Int64)]] = [:]
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT tbl, line, count(*) AS times FROM clean_lines WHERE run = ? AND reason = 0 GROUP BY tbl, line
-                    """, arguments: [id])
+                // From the totals the recorder kept (migration 0008): the same
+                // counts as clean_lines grouped by line, without reading the events.
+                let rows = try Row.fetchCursor(db, sql: "SELECT tbl, line, cleans AS times FROM line_totals WHERE run = ?", arguments: [id])
                 while let r = try rows.next() { perTable[r["tbl"], default: []].append((r["line"], r["times"])) }
                 let allocs = try Row.fetchAll(db, sql: "SELECT tbl, level, iova_base, bytes FROM table_allocs WHERE run = ?", arguments: [id])
                 var meta: [Int64: (Int, UInt64, Int64)] = [:]
@@ -82,24 +82,7 @@ extension HistoryStore {
                                                      cells: lineCells.sorted { $0.0 < $1.0 }.map { (line: $0.0, times: $0.1) }, total: total))
                 }
                 // Timeline: cumulative descriptor writes and lines cleaned.
-                let buckets = Int64(max(1, timelinePoints))
-                let span = max(lastSeq, 1)
-                var writes = [Int64](repeating: 0, count: Int(buckets) + 1), lines = [Int64](repeating: 0, count: Int(buckets) + 1)
-                for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, count(*) AS n FROM writes WHERE run = ?1 GROUP BY b",
-                                          arguments: [id, buckets, span]) {
-                    writes[min(Int(buckets), r["b"])] += r["n"]
-                }
-                for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, sum(lines) AS n FROM cleans WHERE run = ?1 AND reason = 0 GROUP BY b",
-                                          arguments: [id, buckets, span]) {
-                    lines[min(Int(buckets), r["b"])] += r["n"]
-                }
-                var timeline: [ReportData.TimelinePoint] = [ReportData.TimelinePoint(seq: 0, writes: 0, lines: 0)]
-                var w: Int64 = 0, l: Int64 = 0
-                for b in 0...Int(buckets) {
-                    w += writes[b]
-                    l += lines[b]
-                    timeline.append(ReportData.TimelinePoint(seq: min(span, (Int64(b) + 1) * span / buckets), writes: w, lines: l))
-                }
+                let timeline = try Self.timeline(run: id, lastSeq: lastSeq, points: timelinePoints, db: db)
                 return ReportData.Run(info: info, summary: summary, heat: heat, omittedTables: omittedTables, omittedCells: omittedCells,
                                       timeline: timeline, lastSeq: lastSeq, findings: [], omittedFindings: 0, paths: paths)
             }
@@ -110,5 +93,49 @@ extension HistoryStore {
             out.append(run)
         }
         return ReportData(runs: out)
+    }
+}
+
+extension HistoryStore {
+    /// Cumulative writes and lines cleaned at `points` even steps of a run. A
+    /// run with at least that many committed batches reads the totals kept at
+    /// each batch (`batch_totals`; a step's figure is that of the last batch
+    /// at or before it); a shorter one counts its events, which is as cheap.
+    static func timeline(run id: Int64, lastSeq: Int64, points: Int, db: Database) throws -> [ReportData.TimelinePoint] {
+        let buckets = Int64(max(1, points))
+        let span = max(lastSeq, 1)
+        var timeline: [ReportData.TimelinePoint] = [ReportData.TimelinePoint(seq: 0, writes: 0, lines: 0)]
+        let batches = try Row.fetchAll(db, sql: "SELECT through_seq, descriptor_writes, lines_cleaned FROM batch_totals WHERE run = ? ORDER BY through_seq",
+                                       arguments: [id])
+        if batches.count >= Int(buckets) {
+            var k = 0
+            var w: Int64 = 0, l: Int64 = 0
+            for b in 0...Int(buckets) {
+                let end = min(span, (Int64(b) + 1) * span / buckets)
+                while k < batches.count && (batches[k]["through_seq"] as Int64) <= end {
+                    w = batches[k]["descriptor_writes"]
+                    l = batches[k]["lines_cleaned"]
+                    k += 1
+                }
+                timeline.append(ReportData.TimelinePoint(seq: end, writes: w, lines: l))
+            }
+            return timeline
+        }
+        var writes = [Int64](repeating: 0, count: Int(buckets) + 1), lines = [Int64](repeating: 0, count: Int(buckets) + 1)
+        for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, count(*) AS n FROM writes WHERE run = ?1 GROUP BY b",
+                                  arguments: [id, buckets, span]) {
+            writes[min(Int(buckets), r["b"])] += r["n"]
+        }
+        for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, sum(lines) AS n FROM cleans WHERE run = ?1 AND reason = 0 GROUP BY b",
+                                  arguments: [id, buckets, span]) {
+            lines[min(Int(buckets), r["b"])] += r["n"]
+        }
+        var w: Int64 = 0, l: Int64 = 0
+        for b in 0...Int(buckets) {
+            w += writes[b]
+            l += lines[b]
+            timeline.append(ReportData.TimelinePoint(seq: min(span, (Int64(b) + 1) * span / buckets), writes: w, lines: l))
+        }
+        return timeline
     }
 }

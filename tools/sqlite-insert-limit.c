@@ -6,11 +6,17 @@
  *
  * usage: sqlite-insert-limit DB BATCH CALLS SEGMENTS WRITES CLEANS TLB_OPS ALLOCS FREES
  * DB must already hold the pgstore schema (pgstore migrate DB) and no rows.
+ *
+ *        sqlite-insert-limit --simplest DB BATCH ROWS
+ * The limit of SQLite itself here: ROWS rows of six integer columns into one
+ * INTEGER PRIMARY KEY table of a fresh DB, same pragmas, BATCH rows a
+ * transaction. No schema can be faster to fill, so it bounds any schema's.
  */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static void check(int rc, sqlite3 *db, const char *what)
@@ -36,10 +42,45 @@ static void run(sqlite3 *db, sqlite3_stmt *s, const int64_t *v, int n)
 	sqlite3_reset(s);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int simplest(const char *path, int64_t batch, int64_t rows)
+{
+	sqlite3 *db;
+	check(sqlite3_open(path, &db), db, "open");
+	check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+			   "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER, c INTEGER, d INTEGER, e INTEGER)", 0, 0, 0),
+	      db, "schema");
+	sqlite3_stmt *st = prepare(db, "INSERT INTO t (id,a,b,c,d,e) VALUES (?,?,?,?,?,?)");
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	check(sqlite3_exec(db, "BEGIN", 0, 0, 0), db, "begin");
+	for (int64_t n = 1; n <= rows; n++) {
+		int64_t v[] = {n, 1, n - 1, 0x100000000LL + n * 4096, (n * 2654435761LL) & 0xffffffff, n % 512};
+		run(db, st, v, 6);
+		if (n % batch == 0)
+			check(sqlite3_exec(db, "COMMIT; BEGIN", 0, 0, 0), db, "commit");
+	}
+	check(sqlite3_exec(db, "COMMIT", 0, 0, 0), db, "commit");
+	double s = seconds_since(&t0);
+	printf("%lld rows in %.3f s: %.0f rows/s\n", (long long)rows, s, rows / s);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[1], "--simplest") == 0)
+		return simplest(argv[2], atoll(argv[3]), atoll(argv[4]));
 	if (argc != 10) {
-		fprintf(stderr, "usage: %s DB BATCH CALLS SEGMENTS WRITES CLEANS TLB_OPS ALLOCS FREES\n", argv[0]);
+		fprintf(stderr, "usage: %s DB BATCH CALLS SEGMENTS WRITES CLEANS TLB_OPS ALLOCS FREES\n"
+				"       %s --simplest DB BATCH ROWS\n", argv[0], argv[0]);
 		return 2;
 	}
 	sqlite3 *db;

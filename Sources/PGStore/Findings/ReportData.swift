@@ -35,6 +35,8 @@ public struct ReportData: Sendable {
         public var findings: [Finding]
         public var omittedFindings: Int
         public var paths: [Int64: String]
+        /// The run's recording sessions (`run_segments`), in order.
+        public var segments: [RunSegment]
     }
 
     public var runs: [Run]
@@ -101,9 +103,11 @@ extension HistoryStore {
                     timeline.append(ReportData.TimelinePoint(seq: min(span, (Int64(b) + 1) * span / buckets), writes: w, lines: l))
                 }
                 return ReportData.Run(info: info, summary: summary, heat: heat, omittedTables: omittedTables, omittedCells: omittedCells,
-                                      timeline: timeline, lastSeq: lastSeq, findings: [], omittedFindings: 0, paths: paths)
+                                      timeline: timeline, lastSeq: lastSeq, findings: [], omittedFindings: 0, paths: paths,
+                                      segments: [])
             }
             var run = data
+            run.segments = try segments(of: id)
             let findings = try self.findings(run: id)
             run.findings = Array(findings.prefix(maxFindings))
             run.omittedFindings = max(0, findings.count - maxFindings)

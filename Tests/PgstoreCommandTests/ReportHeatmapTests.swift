@@ -67,4 +67,26 @@ struct ReportHeatmapTests {
         #expect(Self.matches("<td class=\"text\" data-status=\"([a-z]+)\"", in: html) == ["complete", "complete", "complete", "complete"])
         #expect(Self.matches("<tr class=\"segment\"><td class=\"text\">([0-9]+)</td>", in: html) == ["1", "1", "1", "1"])
     }
+
+    @Test("sixteen distinct counts: ten classes, the merged ones labelled as ranges, and a note saying so")
+    func ranges() throws {
+        // Leaf line k < 8: k + 1 single-page maps; line 8 + j: eight maps and j + 1 single-page unmaps.
+        var lines: [String] = []
+        for k in 0..<16 {
+            let maps = k < 8 ? k + 1 : 8
+            for p in 0..<maps { lines.append("map \(Self.hex((k * 8 + p) * 4096)) \(Self.hex(0x8000_0000 + (k * 8 + p) * 4096)) 4K 1 rw") }
+            if k >= 8 { for p in 0..<(k - 7) { lines.append("unmap \(Self.hex((k * 8 + p) * 4096)) 4K 1") } }
+        }
+        lines.append("tlb_sync")
+        let dir = try Binary.scratch()
+        let script = dir.appendingPathComponent("r.pgs")
+        try (lines.joined(separator: "\n") + "\n").write(to: script, atomically: true, encoding: .utf8)
+        let db = dir.appendingPathComponent("h.pgdb").path
+        #expect(try Binary.run(["record", "--db", db, "--strategy", "eager", script.path]).status == 0)
+        let html = try Self.report(dir, db)
+        #expect(Self.matches("data-legend=\"([^\"]*)\"", in: html) == [
+            "1", "2–3 (range)", "4", "5–6 (range)", "7–8 (range)", "9", "10–11 (range)", "12", "13–14 (range)", "15–16 (range)"])
+        #expect(html.contains("class=\"heat-2-3\"><title>L0/0/L1/0/L2/0/L3 line 1 (offset 0x40): cleaned 2 times</title>"))
+        #expect(html.contains("More than 10 distinct counts: each legend entry marked (range) covers the counts between its bounds"))
+    }
 }

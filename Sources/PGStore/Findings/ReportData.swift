@@ -35,6 +35,8 @@ public struct ReportData: Sendable {
         public var findings: [Finding]
         public var omittedFindings: Int
         public var paths: [Int64: String]
+        /// The run's recording sessions (`run_segments`), in order.
+        public var segments: [RunSegment]
     }
 
     public var runs: [Run]
@@ -84,9 +86,11 @@ extension HistoryStore {
                 // Timeline: cumulative descriptor writes and lines cleaned.
                 let timeline = try Self.timeline(run: id, lastSeq: lastSeq, points: timelinePoints, db: db)
                 return ReportData.Run(info: info, summary: summary, heat: heat, omittedTables: omittedTables, omittedCells: omittedCells,
-                                      timeline: timeline, lastSeq: lastSeq, findings: [], omittedFindings: 0, paths: paths)
+                                      timeline: timeline, lastSeq: lastSeq, findings: [], omittedFindings: 0, paths: paths,
+                                      segments: [])
             }
             var run = data
+            run.segments = try segments(of: id)
             let findings = try self.findings(run: id)
             run.findings = Array(findings.prefix(maxFindings))
             run.omittedFindings = max(0, findings.count - maxFindings)

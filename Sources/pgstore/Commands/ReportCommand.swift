@@ -8,16 +8,19 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write one self-contained HTML page of what each run cost and where it went wrong.",
         discussion: """
-        A summary table with ratios to the first run, bar charts of lines per mapped page and clean \
-        calls, per run a heatmap of cleans per cache line, a timeline of writes and lines cleaned, and \
-        every stale finding. Inline SVG and CSS only: no script, no network. The default output is the \
+        Runs grouped by workload as compare groups them: per workload a summary table with each \
+        run's status and ratios to the workload's first complete run (0 to 0 as –), bar charts of \
+        lines per mapped page and clean calls; per run its segments, a heatmap of cleans per cache \
+        line (line-index ticks, one colour per distinct count, a legend of exactly the counts \
+        present, ranges labelled as such past ten counts), a timeline of writes and lines cleaned, \
+        and every stale finding. Inline SVG and CSS only: no script, no network. The default output is the \
         history file's name with .html.
         """
     )
 
     @OptionGroup var database: DatabaseOption
 
-    @Argument(help: "Runs to show, the baseline first (default: every run).")
+    @Argument(help: "Runs to show (default: every run); each workload's first complete run among them is its baseline.")
     var runs: [Int64] = []
 
     @Option(help: ArgumentHelp("Where to write the page.", valueName: "FILE.html"))

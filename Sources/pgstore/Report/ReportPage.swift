@@ -35,14 +35,22 @@ enum ReportPage {
         var body: [DocNode] = [
             M.el("h1", M.text("pgstore report")),
             M.el("p", M.attr("class", "note"),
-                 M.text("History \(file), \(data.runs.count) runs. Every figure comes from the documented tables and views of "
+                 M.text("History \(file), \(data.runs.count) runs, grouped by workload (the same input under the same configuration): "
+                        + "ratios are to each workload's first complete run. Every figure comes from the documented tables and views of "
                         + "docs/SCHEMA.md (strategy_summary, clean_lines, findings, writes, cleans): reproduce any with pgstore query.")),
-            M.el("h2", M.text("Summary")),
-            summaryTable(data),
-            M.el("h2", M.text("Cost per strategy")),
-            barChart(data, title: "Lines cleaned per mapped page", value: { $0.summary.linesPerMappedPage }, format: { String(format: "%.3f", $0) }),
-            barChart(data, title: "Clean calls", value: { Double($0.summary.cleanCalls) }, format: { String(Int64($0)) }),
         ]
+        let groups = WorkloadGroups.group(data.runs.map(\.info))
+        let byID = Dictionary(data.runs.map { ($0.info.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for g in groups {
+            let runs = g.runs.compactMap { byID[$0.id] }
+            body.append(M.el("h2", M.attr("id", "workload-\(g.number)"), M.text("Workload \(g.number): \(WorkloadText.describe(g))")))
+            body.append(summaryTable(g, runs))
+            body += ([WorkloadText.baselineNote(g)] + WorkloadText.statusNotes(g)).map { M.el("p", M.attr("class", "note"), M.text($0)) }
+            body.append(M.el("h3", M.text("Cost per strategy")))
+            body.append(barChart(runs, title: "Lines cleaned per mapped page", value: { $0.summary.linesPerMappedPage },
+                                 format: { String(format: "%.3f", $0) }))
+            body.append(barChart(runs, title: "Clean calls", value: { Double($0.summary.cleanCalls) }, format: { String(Int64($0)) }))
+        }
         for run in data.runs { body += runSection(run) }
         let page = M.el("html", M.attr("xmlns", "http://www.w3.org/1999/xhtml"), M.attr("lang", "en"),
                         M.el("head",
@@ -53,35 +61,38 @@ enum ReportPage {
         return "<!DOCTYPE html>\n" + page.render() + "\n"
     }
 
-    static func summaryTable(_ data: ReportData) -> DocNode {
-        let base = data.runs[0].summary
+    /// One workload's runs, each figure with its ratio to the workload's baseline
+    /// (the first complete run; see ``WorkloadGroup``), as `compare` shows them.
+    static func summaryTable(_ group: WorkloadGroup, _ runs: [ReportData.Run]) -> DocNode {
+        let base = runs.first { $0.info.id == group.baseline?.id }?.summary
         var rows: [DocNode] = [M.el("tr", [M.el("th", M.text("run")), M.el("th", M.attr("class", "text"), M.text("strategy")),
-                                          M.el("th", M.attr("class", "text"), M.text("configuration"))]
+                                          M.el("th", M.attr("class", "text"), M.text("status"))]
                                     + figures.map { M.el("th", M.text($0.label)) })]
-        for run in data.runs {
+        for run in runs {
             let s = run.summary
             var cells: [DocNode] = [M.el("td", M.text("\(s.run)")), M.el("td", M.attr("class", "text"), M.text(s.strategy)),
-                                    M.el("td", M.attr("class", "text"), M.text(RunsCommand.describe(run.info.config)))]
+                                    M.el("td", M.attr("class", "text"), M.attr("data-status", run.info.effectiveStatus.rawValue),
+                                         M.text(run.info.effectiveStatus.rawValue))]
             for f in figures {
-                let v = f.value(s), b = f.value(base)
+                let v = f.value(s)
                 var nodes: [DocNode] = [M.attr("data-figure", f.key), M.attr("data-value", f.format(v)), M.text(f.format(v))]
-                if run.info.id != base.run {
-                    let ratio = b == 0 ? (v == 0 ? "1×" : "new") : String(format: "%.3g×", v / b)
-                    nodes.append(M.el("span", M.attr("class", "ratio"), M.text(" (\(ratio))")))
+                if let base, run.info.id != base.run, group.hasRatios(run.info) {
+                    let ratio = Ratio(v, baseline: f.value(base)).text(times: "×")
+                    nodes.append(M.el("span", M.attr("class", "ratio"), M.attr("data-ratio", ratio), M.text(" (\(ratio))")))
                 }
                 cells.append(M.el("td", nodes))
             }
-            rows.append(M.el("tr", [M.attr("data-run", "\(s.run)")] + cells))
+            rows.append(M.el("tr", [M.attr("data-run", "\(s.run)"), M.attr("data-workload", "\(group.number)")] + cells))
         }
-        return M.el("table", [M.attr("id", "summary")] + rows)
+        return M.el("table", [M.attr("class", "summary")] + rows)
     }
 
-    static func barChart(_ data: ReportData, title: String, value: (ReportData.Run) -> Double, format: (Double) -> String) -> DocNode {
+    static func barChart(_ runs: [ReportData.Run], title: String, value: (ReportData.Run) -> Double, format: (Double) -> String) -> DocNode {
         let rowHeight = 22.0, left = 220.0, width = 760.0
-        let maxValue = max(data.runs.map(value).max() ?? 0, 1e-9)
+        let maxValue = max(runs.map(value).max() ?? 0, 1e-9)
         var nodes: [DocNode] = []
         var rows: [DocNode] = [M.el("tr", M.el("th", M.attr("class", "text"), M.text("run")), M.el("th", M.text(title)))]
-        for (i, run) in data.runs.enumerated() {
+        for (i, run) in runs.enumerated() {
             let v = value(run)
             let y = 24 + Double(i) * rowHeight
             let w = max(1, (width - left - 80) * v / maxValue)
@@ -94,7 +105,7 @@ enum ReportPage {
         }
         nodes.insert(M.label(x: 0, y: 14, title, size: 13), at: 0)
         return M.el("div",
-                    M.svg(width: width, height: 30 + Double(data.runs.count) * rowHeight, title: title, nodes),
+                    M.svg(width: width, height: 30 + Double(runs.count) * rowHeight, title: title, nodes),
                     M.el("details", M.el("summary", M.text("numbers")), M.el("table", rows)))
     }
 
@@ -103,7 +114,9 @@ enum ReportPage {
         var out: [DocNode] = [
             M.el("h2", M.attr("id", "run-\(i.id)"), M.text("Run \(i.id): \(i.strategy)")),
             M.el("p", M.attr("class", "note"),
-                 M.text("\(RunsCommand.describe(i.config)); source \(i.sourceKind.rawValue) \(i.source); \(i.events) events; status \(i.effectiveStatus.rawValue)")),
+                 M.text("\(RunsCommand.describe(i.config)); \(i.events) events; status \(i.effectiveStatus.rawValue)"
+                        + (i.statusReason.map { ": \($0)" } ?? ""))),
+            segments(run),
             M.el("h3", M.text("Cleans per cache line")),
         ]
         out.append(heatmap(run))
@@ -112,45 +125,6 @@ enum ReportPage {
         out.append(M.el("h3", M.text("Stale findings")))
         out.append(findings(run))
         return out
-    }
-
-    static func heatmap(_ run: ReportData.Run) -> DocNode {
-        guard !run.heat.isEmpty else { return M.el("p", M.attr("class", "note"), M.text("No descriptor cleans in this run.")) }
-        let cell = 9.0, perRow = 64, labelWidth = 300.0
-        let maxTimes = run.heat.flatMap { $0.cells.map(\.times) }.max() ?? 1
-        var nodes: [DocNode] = []
-        var y = 20.0
-        for t in run.heat {
-            let rows = max(1, (t.lines + perRow - 1) / perRow)
-            nodes.append(M.label(x: 0, y: y + 8, "\(t.path)  \(hex(t.iovaStart))-\(hex(t.iovaEnd))", size: 10))
-            for c in t.cells {
-                let r = c.line / perRow, col = c.line % perRow
-                nodes.append(M.rect(x: labelWidth + Double(col) * cell, y: y + Double(r) * cell, w: cell - 1, h: cell - 1,
-                                    fill: Palette.heat(c.times, max: maxTimes),
-                                    tooltip: "\(t.path) line \(c.line): cleaned \(c.times) time\(c.times == 1 ? "" : "s")"))
-            }
-            y += Double(rows) * cell + 6
-        }
-        // Legend.
-        let steps = min(Int(maxTimes), 8)
-        var legend: [Int64] = []
-        for k in 0..<steps {
-            let v = steps == 1 ? maxTimes : Int64((pow(Double(maxTimes), Double(k) / Double(steps - 1))).rounded())
-            if legend.last != v { legend.append(v) }
-        }
-        nodes.append(M.label(x: 0, y: y + 14, "times cleaned:", size: 10))
-        for (k, v) in legend.enumerated() {
-            nodes.append(M.rect(x: 90 + Double(k) * 48, y: y + 5, w: 12, h: 12, fill: Palette.heat(v, max: maxTimes)))
-            nodes.append(M.label(x: 106 + Double(k) * 48, y: y + 15, "\(v)", size: 10))
-        }
-        let title = "Cleans per cache line, run \(run.info.id) (\(run.info.strategy)): one cell per line cleaned, colour = times cleaned"
-        var parts: [DocNode] = [M.svg(width: labelWidth + Double(perRow) * cell + 10, height: y + 24, title: title, nodes)]
-        if run.omittedTables > 0 {
-            parts.append(M.el("p", M.attr("class", "note"),
-                              M.text("\(run.omittedTables) less-cleaned tables (\(run.omittedCells) lines) are left out to keep this page small; "
-                                     + "query clean_lines for them.")))
-        }
-        return M.el("div", parts)
     }
 
     static func timeline(_ run: ReportData.Run) -> DocNode {
@@ -183,6 +157,18 @@ enum ReportPage {
         ]
         let title = "Cumulative descriptor writes and lines cleaned against sequence number, run \(run.info.id)"
         return M.svg(width: width, height: height, title: title, nodes)
+    }
+
+    /// The run's segments: the first record (or restore) and each `record --continue`.
+    static func segments(_ run: ReportData.Run) -> DocNode {
+        var rows: [DocNode] = [M.el("tr", ["segment", "source", "events", "calls", "started", "ended", "status"]
+            .map { M.el("th", M.attr("class", "text"), M.text($0)) })]
+        for seg in run.segments {
+            let cells = ["\(seg.segment)", "\(seg.sourceKind.rawValue) \(seg.source)", seg.events == 0 ? "none" : "\(seg.startSeq + 1)–\(seg.endSeq)",
+                         "\(seg.calls)", seg.startedAt, seg.endedAt ?? "", seg.status.rawValue + (seg.message.map { ": \($0)" } ?? "")]
+            rows.append(M.el("tr", [M.attr("class", "segment")] + cells.map { M.el("td", M.attr("class", "text"), M.text($0)) }))
+        }
+        return M.el("table", [M.attr("class", "segments")] + rows)
     }
 
     static func findings(_ run: ReportData.Run) -> DocNode {

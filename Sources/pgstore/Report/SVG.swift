@@ -48,9 +48,10 @@ enum Markup {
                    el("title", text(title))] + nodes)
     }
 
-    static func rect(x: Double, y: Double, w: Double, h: Double, fill: String, tooltip: String? = nil) -> DocNode {
-        let attrs = [attribute("x", num(x)), attribute("y", num(y)), attribute("width", num(w)), attribute("height", num(h)),
+    static func rect(x: Double, y: Double, w: Double, h: Double, fill: String, cssClass: String? = nil, tooltip: String? = nil) -> DocNode {
+        var attrs = [attribute("x", num(x)), attribute("y", num(y)), attribute("width", num(w)), attribute("height", num(h)),
                      attribute("fill", fill)]
+        if let cssClass { attrs.append(attribute("class", cssClass)) }
         if let tooltip { return el("rect", attrs.map { DocNode.attribute($0) } + [el("title", text(tooltip))]) }
         return void("rect", attrs)
     }

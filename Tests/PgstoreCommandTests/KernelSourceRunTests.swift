@@ -100,13 +100,7 @@ struct KernelSourceRunTests {
           .enabled(if: enabled, missing))
     func brokenTree() throws {
         let tree = try #require(Self.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
-        let copy = try Binary.scratch().appendingPathComponent("tree")
-        for path in ["drivers/iommu/io-pgtable-arm.c", "drivers/iommu/io-pgtable.c", "drivers/iommu/io-pgtable-arm.h",
-                     "include/linux/io-pgtable.h", "Makefile"] {
-            let to = copy.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: URL(fileURLWithPath: tree).appendingPathComponent(path), to: to)
-        }
+        let copy = try Self.copyOfTree(tree)
         let source = copy.appendingPathComponent("drivers/iommu/io-pgtable-arm.c")
         let text = try String(contentsOf: source, encoding: .utf8)
         try (text + "\nstatic int pgstore_test_broken(void) { return undeclared_by_pgstore_test; }\n")
@@ -119,5 +113,40 @@ struct KernelSourceRunTests {
         #expect(r.stderr.contains("kernel 6.12.118 does not compile against pgstore's shim (compiling shim/kernel-glue.c)"))
         #expect(r.stderr.contains("the shim supports 6.1, 6.12"))
         #expect(r.stderr.contains("undeclared_by_pgstore_test"))
+    }
+    /// A copy, in a scratch directory, of the tree files a helper build reads.
+    static func copyOfTree(_ tree: String) throws -> URL {
+        let copy = try Binary.scratch().appendingPathComponent("tree")
+        for path in ["drivers/iommu/io-pgtable-arm.c", "drivers/iommu/io-pgtable.c", "drivers/iommu/io-pgtable-arm.h",
+                     "include/linux/io-pgtable.h", "Makefile"] {
+            let to = copy.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: URL(fileURLWithPath: tree).appendingPathComponent(path), to: to)
+        }
+        return copy
+    }
+
+    @Test("a kernel BUG_ON mid-run ends the run after the calls so far, with the site, exit 2",
+          .enabled(if: enabled, missing))
+    func bugOnMidRun() throws {
+        let tree = try #require(Self.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
+        let copy = try Self.copyOfTree(tree)
+        // The copy's map_pages BUGs on its second page, as a patch under test might.
+        let source = copy.appendingPathComponent("drivers/iommu/io-pgtable-arm.c")
+        var text = try String(contentsOf: source, encoding: .utf8)
+        let function = try #require(text.range(of: "static int arm_lpae_map_pages("))
+        let body = try #require(text[function.upperBound...].firstIndex(of: "{"))
+        text.insert(contentsOf: "\n\tBUG_ON(iova == 0x1000);", at: text.index(after: body))
+        try text.write(to: source, atomically: true, encoding: .utf8)
+        let file = copy.appendingPathComponent("m.pgs")
+        try "map 0x0 0x80000000 4K 1 rw\nmap 0x1000 0x80001000 4K 1 rw\nmap 0x2000 0x80002000 4K 1 rw\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let r = try Binary.run(["run", "--kernel-source", copy.path, file.path], environment: Self.cache)
+        #expect(r.status == 2)
+        #expect(r.stdout.contains("map iova=0x0 paddr=0x80000000 pgsize=0x1000 pgcount=1 prot=rw: ret=0 mapped=0x1000"))
+        #expect(!r.stdout.contains("map iova=0x2000"))
+        #expect(!r.stdout.contains("STALE_AT_END"))
+        #expect(r.stderr.contains("kernel BUG at drivers/iommu/io-pgtable-arm.c:"))
+        #expect(r.stderr.contains(": BUG_ON(iova == 0x1000); the kernel would stop here"))
     }
 }

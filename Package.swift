@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "PGEngine",
                 "PGStore",
+                "PGKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Plot", package: "Plot"),
             ]

@@ -28,7 +28,7 @@ public enum KernelError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupported(feature: String, version: String)
     /// The kernel refused the configuration (alloc_io_pgtable_ops returned NULL or an error).
     case configurationRefused(ret: Int64, version: String)
-    /// A call the kernel backend does not run at the io-pgtable level.
+    /// A call the kernel backend does not take from a workload (`alloc_io_pgtable_ops`).
     case notAnIOPgtableCall(String)
     /// A table descriptor install pgstore could not place in the tree.
     case unplacedTable(id: Int)
@@ -66,7 +66,7 @@ public enum KernelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .configurationRefused(let ret, let version):
             return "kernel \(version) refused the configuration (alloc_io_pgtable_ops: \(ret == -22 ? "NULL" : Errno.name(ret)))"
         case .notAnIOPgtableCall(let name):
-            return "\(name) is an IOMMU core call; the kernel backend runs io-pgtable calls, tlb_sync and access"
+            return "\(name) is made once, when the kernel backend starts; a workload cannot call it"
         case .unplacedTable(let id):
             return "table T#\(id) was allocated but never installed in the tree"
         }

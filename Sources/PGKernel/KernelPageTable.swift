@@ -16,7 +16,7 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
     /// pgstore's model of memory, cache and TLB, fed with the kernel's events.
     public let model: IOPageTable<NullSink>
     public private(set) var geometry: KernelGeometry
-    public private(set) var stats = EngineStats()
+    public internal(set) var stats = EngineStats()
     /// Every WARN the kernel hit: the event's sequence number, its site and condition.
     public private(set) var warnSites: [(seq: UInt64, site: String, condition: String)] = []
     public private(set) var seq: UInt64 = 0
@@ -68,7 +68,8 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
 
     private var lastRet: Int64 = 0
 
-    /// Runs one call: the io-pgtable calls in the kernel, `tlb_sync` and `access` in pgstore's model.
+    /// Runs one call: the io-pgtable calls in the kernel, the IOMMU core calls
+    /// through ``IommuCore`` over them, `tlb_sync` and `access` in pgstore's model.
     public func run(_ call: Call) throws(KernelError) -> CallResult {
         switch call.kind {
         case .mapPages:
@@ -101,14 +102,20 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
                 t.emit(.access(r))
                 return CallResult(ret: r.outcome == .translated ? 0 : -Errno.EFAULT, value: r.pa)
             }
-        case .iommuMap, .iommuMapSG, .iommuUnmap, .allocTables:
+        case .iommuMap:
+            return try IommuCore(self).map(iova: call.iova, paddr: call.paddr, size: call.size, prot: call.prot)
+        case .iommuMapSG:
+            return try IommuCore(self).mapSG(iova: call.iova, segments: call.segments, prot: call.prot)
+        case .iommuUnmap:
+            return try IommuCore(self).unmap(iova: call.iova, size: call.size)
+        case .allocTables:
             throw .notAnIOPgtableCall(call.kind.rawValue)
         }
     }
 
     // MARK: - Calls
 
-    private func kernelCall(_ call: Call, _ step: String,
+    func kernelCall(_ call: Call, _ step: String,
                             _ result: (Int64, UInt64) -> CallResult) throws(KernelError) -> CallResult {
         let lines = try helper.step(step)
         return try apply(lines, to: call) { ret, value in result(ret, value) }
@@ -228,7 +235,7 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
         if before.pgsize != 0 { emitLeaf(before) }
     }
 
-    private func emitLeaf(_ g: Gather) {
+    func emitLeaf(_ g: Gather) {
         stats.leafInvalidations += 1
         // The model has invalidated its TLB already; only the event is left.
         let event = EventPayload.invalidate(kind: .leaf, iova: g.start, size: g.end &- g.start &+ 1, granule: g.pgsize)
@@ -237,7 +244,7 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
 
     // MARK: - Events
 
-    private func emit(_ payload: EventPayload) {
+    func emit(_ payload: EventPayload) {
         seq &+= 1
         let event = Event(seq: seq, call: callStack.last ?? 0, payload: payload)
         switch payload {
@@ -252,21 +259,21 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
         if Sink.isEnabled { sink.record(Event(seq: seq, call: callStack.last ?? 0, payload: payload)) }
     }
 
-    private func beginCall(_ call: Call) -> UInt64 {
+    func beginCall(_ call: Call) -> UInt64 {
         seq &+= 1
         if Sink.isEnabled { sink.record(Event(seq: seq, call: callStack.last ?? 0, payload: .callBegin(call))) }
         callStack.append(seq)
         return seq
     }
 
-    private func endCall(_ token: UInt64, _ kind: CallKind, _ result: CallResult) {
+    func endCall(_ token: UInt64, _ kind: CallKind, _ result: CallResult) {
         callStack.removeLast()
         seq &+= 1
         if Sink.isEnabled { sink.record(Event(seq: seq, call: token, payload: .callEnd(kind, result))) }
     }
 }
 
-private func hex(_ v: UInt64) -> String { String(v, radix: 16) }
+func hex(_ v: UInt64) -> String { String(v, radix: 16) }
 
 extension Prot {
     /// The kernel's IOMMU_* bits: pgstore's Prot uses the same bit for each.

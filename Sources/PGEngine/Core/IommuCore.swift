@@ -1,34 +1,39 @@
-/// The IOMMU core (drivers/iommu/iommu.c) driving the io-pgtable ops the way
-/// the SMMUv3 driver wires them: `iommu_map`, `iommu_map_sg`, `iommu_unmap`.
-extension IOPageTable {
+/// The IOMMU core (drivers/iommu/iommu.c) driving a page table's io-pgtable
+/// ops the way the SMMUv3 driver wires them: `iommu_map`, `iommu_map_sg`,
+/// `iommu_unmap`. Written once over ``IommuCoreBackend``, so the same steps
+/// run in pgstore's engine or in a kernel tree's io-pgtable-arm.c.
+public struct IommuCore<Backend: IommuCoreBackend> {
+    public let ops: Backend
+
+    public init(_ ops: Backend) { self.ops = ops }
+
+    private var minPageSize: UInt64 { UInt64(1) << UInt64(ops.corePgsizeBitmap.trailingZeroBitCount) }
+
     /// `iommu_map`: splits into page-size steps, maps them, unwinds on error, then
     /// `iotlb_sync_map` over the range.
     @discardableResult
-    public func map(iova: UInt64, paddr: UInt64, size: UInt64, prot: Prot) -> CallResult {
-        let call = beginCall(Call(kind: .iommuMap, iova: iova, paddr: paddr, size: size, prot: prot))
-        var ret = mapNoSync(iova: iova, paddr: paddr, size: size, prot: prot)
-        if ret == 0 {
-            syncMapForCore(iova: iova, size: size)
-            ret = 0
-        }
+    public func map(iova: UInt64, paddr: UInt64, size: UInt64, prot: Prot) throws(Backend.Failure) -> CallResult {
+        let call = ops.coreBeginCall(Call(kind: .iommuMap, iova: iova, paddr: paddr, size: size, prot: prot))
+        let ret = try mapNoSync(iova: iova, paddr: paddr, size: size, prot: prot)
+        if ret == 0 { try syncMap(iova: iova, size: size) }
         let result = CallResult(ret: ret, value: ret == 0 ? size : 0)
-        endCall(call, .iommuMap, result)
+        ops.coreEndCall(call, .iommuMap, result)
         return result
     }
 
     /// `iommu_map_nosync`.
-    func mapNoSync(iova startIova: UInt64, paddr startPaddr: UInt64, size startSize: UInt64, prot: Prot) -> Int64 {
-        let minPage = geometry.minPageSize
-        if (startIova | startPaddr | startSize) & (minPage - 1) != 0 { return -Errno.EINVAL }
+    func mapNoSync(iova startIova: UInt64, paddr startPaddr: UInt64, size startSize: UInt64,
+                   prot: Prot) throws(Backend.Failure) -> Int64 {
+        if (startIova | startPaddr | startSize) & (minPageSize - 1) != 0 { return -Errno.EINVAL }
         var iova = startIova, paddr = startPaddr, size = startSize
         var ret: Int64 = 0
         while size > 0 {
-            guard let step = iommuPageSize(bitmap: geometry.pgsizeBitmap, iova: iova, paddr: paddr, size: size) else {
-                warn(.corePageSizeBug)
+            guard let step = iommuPageSize(bitmap: ops.corePgsizeBitmap, iova: iova, paddr: paddr, size: size) else {
+                ops.coreWarn(.corePageSizeBug)
                 ret = -Errno.EINVAL
                 break
             }
-            let r = mapPages(iova: iova, paddr: paddr, pgsize: step.pgsize, pgcount: step.count, prot: prot)
+            let r = try ops.run(.mapPages(iova: iova, paddr: paddr, pgsize: step.pgsize, pgcount: step.count, prot: prot))
             // Some pages may have been mapped even on error; account for them so they are unmapped.
             size &-= r.value
             ret = r.ret
@@ -37,16 +42,16 @@ extension IOPageTable {
             paddr &+= r.value
         }
         if ret != 0 {
-            flushBatch()
-            _ = unmapForCore(iova: startIova, size: startSize &- size)
+            ops.coreFlushBatch()
+            _ = try unmapNoCall(iova: startIova, size: startSize &- size)
         }
         return ret
     }
 
-    /// `iommu_sync_map`: the driver's `iotlb_sync_map`, which exists only with the seed patch.
-    func syncMapForCore(iova: UInt64, size: UInt64) {
-        guard strategy.defersLeafSync, !coherentWalk else { return }
-        iotlbSyncMap(iova: iova, size: size)
+    /// `iommu_sync_map`: the driver's `iotlb_sync_map`, where it has one.
+    func syncMap(iova: UInt64, size: UInt64) throws(Backend.Failure) {
+        guard ops.coreHasSyncMap else { return }
+        _ = try ops.run(Call(kind: .iotlbSyncMap, iova: iova, size: size))
     }
 
     /// `iommu_map_sg`: maps each physically contiguous run of the list at
@@ -56,10 +61,10 @@ extension IOPageTable {
     /// Under `batched-sg` the leaf cleans of the whole list are collected and
     /// each touched run of each table is cleaned once at the end.
     @discardableResult
-    public func mapSG(iova: UInt64, segments: [Segment], prot: Prot) -> CallResult {
-        let call = beginCall(Call(kind: .iommuMapSG, iova: iova, prot: prot, segments: segments))
-        let batched = strategy == .batchedSG && !coherentWalk
-        if batched { beginBatch() }
+    public func mapSG(iova: UInt64, segments: [Segment], prot: Prot) throws(Backend.Failure) -> CallResult {
+        let call = ops.coreBeginCall(Call(kind: .iommuMapSG, iova: iova, prot: prot, segments: segments))
+        let batched = ops.coreBatchesMapSG
+        if batched { ops.coreBeginBatch() }
         var mapped: UInt64 = 0
         var ret: Int64 = 0
         var runStart: UInt64 = 0
@@ -67,7 +72,7 @@ extension IOPageTable {
         // Merge physically contiguous segments, as the kernel's loop does.
         for segment in segments + [Segment(paddr: .max, length: 0)] {
             if runLength != 0 && segment.paddr != runStart &+ runLength {
-                ret = mapNoSync(iova: iova &+ mapped, paddr: runStart, size: runLength, prot: prot)
+                ret = try mapNoSync(iova: iova &+ mapped, paddr: runStart, size: runLength, prot: prot)
                 if ret != 0 { break }
                 mapped &+= runLength
                 runLength = 0
@@ -80,14 +85,14 @@ extension IOPageTable {
                 runLength = segment.length
             }
         }
-        if batched { flushBatch() }
+        if batched { ops.coreFlushBatch() }
         if ret == 0 {
-            syncMapForCore(iova: iova, size: mapped)
+            try syncMap(iova: iova, size: mapped)
         } else {
-            _ = unmapForCore(iova: iova, size: mapped)
+            _ = try unmapNoCall(iova: iova, size: mapped)
         }
         let result = CallResult(ret: ret, value: ret == 0 ? mapped : 0)
-        endCall(call, .iommuMapSG, result)
+        ops.coreEndCall(call, .iommuMapSG, result)
         return result
     }
 
@@ -95,34 +100,52 @@ extension IOPageTable {
     /// `iotlb_sync`. `value` is the bytes unmapped (with the kernel's size_t
     /// arithmetic when an io-pgtable unmap returns -ENOENT).
     @discardableResult
-    public func unmap(iova: UInt64, size: UInt64) -> CallResult {
-        let call = beginCall(Call(kind: .iommuUnmap, iova: iova, size: size))
-        let unmapped = unmapForCore(iova: iova, size: size)
+    public func unmap(iova: UInt64, size: UInt64) throws(Backend.Failure) -> CallResult {
+        let call = ops.coreBeginCall(Call(kind: .iommuUnmap, iova: iova, size: size))
+        let unmapped = try unmapNoCall(iova: iova, size: size)
         let result = CallResult(ret: 0, value: unmapped)
-        endCall(call, .iommuUnmap, result)
+        ops.coreEndCall(call, .iommuUnmap, result)
         return result
     }
 
-    func unmapForCore(iova startIova: UInt64, size: UInt64) -> UInt64 {
-        let minPage = geometry.minPageSize
-        if (startIova | size) & (minPage - 1) != 0 { return 0 }
-        var localGather = Gather()
+    /// `__iommu_unmap` and the `iotlb_sync` after it.
+    func unmapNoCall(iova startIova: UInt64, size: UInt64) throws(Backend.Failure) -> UInt64 {
+        if (startIova | size) & (minPageSize - 1) != 0 { return 0 }
+        var gather = Gather()
         var iova = startIova
         var unmapped: UInt64 = 0
         while unmapped < size {
             // An io-pgtable unmap of an empty entry returns -ENOENT through size_t;
             // the core adds it to its totals like any size, and on its next step
             // iommu_pgsize finds no page size and the kernel BUGs. pgstore stops there.
-            guard let step = iommuPageSize(bitmap: geometry.pgsizeBitmap, iova: iova, paddr: iova, size: size &- unmapped) else {
-                warn(.corePageSizeBug)
+            guard let step = iommuPageSize(bitmap: ops.corePgsizeBitmap, iova: iova, paddr: iova, size: size &- unmapped) else {
+                ops.coreWarn(.corePageSizeBug)
                 break
             }
-            let r = unmapPages(iova: iova, pgsize: step.pgsize, pgcount: step.count, gather: &localGather, gathering: true)
+            let r = try ops.coreUnmapPages(iova: iova, pgsize: step.pgsize, pgcount: step.count, gather: &gather)
             if r.value == 0 { break }
             iova &+= r.value
             unmapped &+= r.value
         }
-        applyGather(&localGather)
+        ops.coreIotlbSync(&gather)
         return unmapped
+    }
+}
+
+/// The engine's own entry points to the core, as scripts and traces call them.
+extension IOPageTable {
+    @discardableResult
+    public func map(iova: UInt64, paddr: UInt64, size: UInt64, prot: Prot) -> CallResult {
+        IommuCore(self).map(iova: iova, paddr: paddr, size: size, prot: prot)
+    }
+
+    @discardableResult
+    public func mapSG(iova: UInt64, segments: [Segment], prot: Prot) -> CallResult {
+        IommuCore(self).mapSG(iova: iova, segments: segments, prot: prot)
+    }
+
+    @discardableResult
+    public func unmap(iova: UInt64, size: UInt64) -> CallResult {
+        IommuCore(self).unmap(iova: iova, size: size)
     }
 }

@@ -10,12 +10,14 @@ public struct TraceText<Sink: EventSink> {
     /// The `CONFIG` line: the configuration as the driver passes it (the
     /// page-size bitmap before the allocation restricts it; the alloc line
     /// shows it after).
-    public func configLine() -> String {
+    /// `strategy` and `deferSyncPTE` name another backend (`kernel 6.12.118`).
+    public func configLine(strategy: String? = nil, deferSyncPTE: Bool? = nil) -> String {
         let c = engine.config
         let quirks = (c.noWarn ? 0x40 : 0) | (c.nonSecure ? 0x1 : 0)
-        return "CONFIG strategy=\(engine.strategy) fmt=\(c.stage.kernelFormat) pgsize_bitmap=\(hex(c.driverPgsizeBitmap)) "
+        let deferred = deferSyncPTE ?? engine.strategy.defersLeafSync
+        return "CONFIG strategy=\(strategy ?? engine.strategy.rawValue) fmt=\(c.stage.kernelFormat) pgsize_bitmap=\(hex(c.driverPgsizeBitmap)) "
             + "ias=\(c.ias) oas=\(c.oas) granule=\(c.granule) coherent_walk=\(engine.coherentWalk ? 1 : 0) "
-            + "defer_sync_pte=\(engine.strategy.defersLeafSync ? 1 : 0) line=\(c.lineSize) quirks=\(hex(UInt64(quirks)))"
+            + "defer_sync_pte=\(deferred ? 1 : 0) line=\(c.lineSize) quirks=\(hex(UInt64(quirks)))"
     }
 
     /// The first line of a call, with its result and counts.

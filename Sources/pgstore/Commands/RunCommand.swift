@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PGEngine
+import PGKernel
 
 /// `pgstore run`: a script through the engine, no database, everything printed.
 struct RunCommand: ParsableCommand {
@@ -29,6 +30,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @OptionGroup var kernel: KernelOptions
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case text, json
     }
@@ -44,6 +47,9 @@ struct RunCommand: ParsableCommand {
                 throw PgstoreError(error.description)
             }
         }
+        if let tree = try kernel.tree() {
+            return try runKernel(tree, script: parsed, setup: setup)
+        }
         let run: TracedRun
         do {
             run = try TracedRun(config: setup.config, strategy: setup.strategy)
@@ -54,8 +60,24 @@ struct RunCommand: ParsableCommand {
         }
         let stale: Int
         switch format {
-        case .text: stale = RunText.write(script: parsed, run: run)
+        case .text: stale = try RunText.write(script: parsed, run: run)
         case .json: stale = try RunJSON.write(script: parsed, run: run)
+        }
+        if stale > 0 { throw ExitCode(1) }
+    }
+
+    /// The script's calls in the tree's own io-pgtable-arm.c; the same log as the engine's.
+    func runKernel(_ tree: KernelTree, script parsed: Script, setup: ResolvedSetup) throws {
+        if let strategy { throw PgstoreError("--strategy \(strategy): --kernel-source runs the tree's own code, which is its strategy") }
+        if format != .text { throw PgstoreError("--format \(format.rawValue): --kernel-source prints the text log only") }
+        let stale: Int
+        do {
+            let run = try KernelTracedRun(tree: tree, config: setup.config, deferSyncPTE: kernel.deferSyncPTE,
+                                          environment: ProcessInfo.processInfo.environment)
+            stale = try RunText.write(script: parsed, run: run, strategy: run.kernel.strategyName,
+                                      deferSyncPTE: kernel.deferSyncPTE)
+        } catch let error as KernelError {
+            throw PgstoreError(error.description)
         }
         if stale > 0 { throw ExitCode(1) }
     }

@@ -4,24 +4,26 @@ import PGEngine
 /// `pgstore run --format text`.
 enum RunText {
     /// Prints as it goes; returns the number of stale descriptors at the end.
-    static func write(script: Script, run: TracedRun) -> Int {
-        let text = TraceText(engine: run.engine)
+    /// `strategy` and `deferSyncPTE` name a kernel backend on the CONFIG line.
+    static func write<Run: TracedScriptRun>(script: Script, run: Run, strategy: String? = nil,
+                                            deferSyncPTE: Bool? = nil) throws -> Int {
+        let text = TraceText(engine: run.state)
         var out = OutputBuffer()
-        out.line(text.configLine())
+        defer { out.flush() }
+        out.line(text.configLine(strategy: strategy, deferSyncPTE: deferSyncPTE))
         out.lines(text.lines(run.traces[0]))
         for statement in script.statements {
             switch statement.command {
-            case .call(let call): out.lines(text.lines(run.perform(call)))
+            case .call(let call): out.lines(text.lines(try run.step(call)))
             case .dump: out.lines(text.dump())
             case .stale: out.lines(text.staleLines())
-            case .snapshot(let name): out.line("snapshot \(name) at seq \(run.engine.seq)")
+            case .snapshot(let name): out.line("snapshot \(name) at seq \(run.seq)")
             }
         }
         out.lines(text.dump())
-        let stale = run.engine.staleEntryCount()
+        let stale = run.state.staleEntryCount()
         out.line("STALE_AT_END \(stale)")
         out.line(text.statsLine(run.events))
-        out.flush()
         return stale
     }
 }

@@ -12,9 +12,7 @@ struct RecordCommandTests {
     }
 
     static func events(_ db: String) -> Int64 {
-        guard let q = try? DatabaseQueue(path: db, configuration: { var c = Configuration(); c.readonly = true; return c }()) else { return 0 }
-        defer { try? q.close() }
-        return (try? q.read { db in try Int64.fetchOne(db, sql: "SELECT coalesce(max(events), 0) FROM runs") }) ?? 0
+        LiveRecordingTests.count(db, "SELECT coalesce(max(events), 0) FROM runs") ?? 0
     }
 
     @Test("a script under two strategies makes two complete runs")
@@ -100,17 +98,8 @@ struct RecordCommandTests {
         let runs = try Self.runsJSON(db)
         #expect(runs.first?["status"] as? String == "incomplete")
         let q = try DatabaseQueue(path: db)
-        let integrity = try q.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
+        let (events, rows, integrity) = try LiveRecordingTests.consistent(db)
         #expect(integrity == "ok")
-        let (events, rows) = try q.read { db -> (Int64, Int64) in
-            let events = try Int64.fetchOne(db, sql: "SELECT events FROM runs WHERE id = 1")!
-            var rows: Int64 = 2 * (try Int64.fetchOne(db, sql: "SELECT count(*) FROM calls")!)
-            rows += try Int64.fetchOne(db, sql: "SELECT count(*) FROM unfinished_calls")!
-            for t in ["writes", "cleans", "tlb_ops", "table_allocs", "table_frees", "accesses", "warnings"] {
-                rows += try Int64.fetchOne(db, sql: "SELECT count(*) FROM \(t)")!
-            }
-            return (events, rows)
-        }
         #expect(events >= 20_000)
         #expect(rows == events, "every committed batch is there, and nothing else")
         // A writer's next open marks it incomplete for good.

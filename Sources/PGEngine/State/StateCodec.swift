@@ -16,18 +16,8 @@ public enum StateCodec {
         w.byte(version)
         w.varint(s.seq)
         w.varint(UInt64(s.tables.count))
-        for t in s.tables {
-            w.varint(t.pa); w.varint(t.bytes); w.varint(t.allocBytes); w.varint(UInt64(t.level))
-            w.varint(UInt64(bitPattern: Int64(t.parent ?? -1))); w.varint(UInt64(t.parentIndex)); w.varint(t.iovaBase)
-            w.byte(t.freed ? 1 : 0)
-        }
-        w.varint(UInt64(s.root)); w.byte(s.isFreed ? 1 : 0)
-        w.varint(s.allocatorNext)
-        w.varint(UInt64(s.freeLists.count))
-        for (size, list) in s.freeLists.sorted(by: { $0.key < $1.key }) {
-            w.varint(size); w.varint(UInt64(list.count))
-            for pa in list { w.varint(pa) }
-        }
+        for t in s.tables { writeTable(t, &w) }
+        writeAllocator(s, &w)
         w.varint(UInt64(s.cpu.count))
         w.sparse(s.cpu, skip: { $0 == 0 })
         w.byte(s.memory.isEmpty ? 0 : 1)
@@ -36,6 +26,75 @@ public enum StateCodec {
             w.varint(UInt64(s.dirty.count))
             w.sparse(s.dirty, skip: { $0 == 0 })
         }
+        writeTail(s, &w)
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> EngineState {
+        var r = Reader(bytes: bytes)
+        guard try r.u32() == magic, try r.byte() == version else { throw DecodeError(description: "not a pgstore checkpoint") }
+        var s = EngineState(seq: try r.varint(), tables: [], root: 0, isFreed: false, allocatorNext: 0, freeLists: [:],
+                            cpu: [], memory: [], dirty: [], tlbLeaves: [:], tlbWalks: [:], gather: Gather(),
+                            warnedPartialUnmap: false, openCalls: [])
+        let tableCount = try r.count()
+        s.tables.reserveCapacity(tableCount)
+        for id in 0..<tableCount { s.tables.append(try readTable(id: id, &r)) }
+        try readAllocator(&r, into: &s)
+        s.cpu = [UInt64](repeating: 0, count: try r.count())
+        try r.applySparse(to: &s.cpu)
+        if try r.byte() == 1 {
+            s.memory = s.cpu
+            try r.applySparse(to: &s.memory)
+            s.dirty = [UInt64](repeating: 0, count: try r.count())
+            try r.applySparse(to: &s.dirty)
+        }
+        try readTail(&r, into: &s)
+        return s
+    }
+
+    // MARK: Parts both forms share (whole states and deltas, StateDelta.swift)
+
+    static func writeTable(_ t: TableInfo, _ w: inout Writer) {
+        w.varint(t.pa); w.varint(t.bytes); w.varint(t.allocBytes); w.varint(UInt64(t.level))
+        w.varint(UInt64(bitPattern: Int64(t.parent ?? -1))); w.varint(UInt64(t.parentIndex)); w.varint(t.iovaBase)
+        w.byte(t.freed ? 1 : 0)
+    }
+
+    static func readTable(id: Int, _ r: inout Reader) throws(DecodeError) -> TableInfo {
+        let pa = try r.varint(), bytes = try r.varint(), alloc = try r.varint(), level = Int(try r.varint())
+        let parent = Int(Int64(bitPattern: try r.varint())), parentIndex = Int(try r.varint()), iova = try r.varint()
+        var t = TableInfo(id: id, pa: pa, bytes: bytes, allocBytes: alloc, level: level,
+                          parent: parent < 0 ? nil : parent, parentIndex: parentIndex, iovaBase: iova)
+        t.freed = try r.byte() == 1
+        return t
+    }
+
+    /// The root, whether the tables are freed, and the allocator.
+    static func writeAllocator(_ s: EngineState, _ w: inout Writer) {
+        w.varint(UInt64(s.root)); w.byte(s.isFreed ? 1 : 0)
+        w.varint(s.allocatorNext)
+        w.varint(UInt64(s.freeLists.count))
+        for (size, list) in s.freeLists.sorted(by: { $0.key < $1.key }) {
+            w.varint(size); w.varint(UInt64(list.count))
+            for pa in list { w.varint(pa) }
+        }
+    }
+
+    static func readAllocator(_ r: inout Reader, into s: inout EngineState) throws(DecodeError) {
+        s.root = Int(try r.varint())
+        s.isFreed = try r.byte() == 1
+        s.allocatorNext = try r.varint()
+        s.freeLists = [:]
+        for _ in 0..<(try r.count()) {
+            let size = try r.varint()
+            var list: [UInt64] = []
+            for _ in 0..<(try r.count()) { list.append(try r.varint()) }
+            s.freeLists[size] = list
+        }
+    }
+
+    /// The TLB, the gather, the partial-unmap WARN and the open calls.
+    static func writeTail(_ s: EngineState, _ w: inout Writer) {
         w.varint(UInt64(s.tlbLeaves.count))
         for (k, leaf) in s.tlbLeaves.sorted(by: { $0.key < $1.key }) { w.varint(k); w.varint(leaf.pte); w.varint(UInt64(leaf.level)) }
         w.varint(UInt64(s.tlbWalks.count))
@@ -44,67 +103,28 @@ public enum StateCodec {
         w.byte(s.warnedPartialUnmap ? 1 : 0)
         w.varint(UInt64(s.openCalls.count))
         for c in s.openCalls { w.varint(c.seq); w.varint(UInt64(CallKind.allCases.firstIndex(of: c.kind)!)) }
-        return w.bytes
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> EngineState {
-        var r = Reader(bytes: bytes)
-        guard try r.u32() == magic, try r.byte() == version else { throw DecodeError(description: "not a pgstore checkpoint") }
-        let seq = try r.varint()
-        var tables: [TableInfo] = []
-        let tableCount = try r.count()
-        tables.reserveCapacity(tableCount)
-        for id in 0..<tableCount {
-            let pa = try r.varint(), bytes = try r.varint(), alloc = try r.varint(), level = Int(try r.varint())
-            let parent = Int(Int64(bitPattern: try r.varint())), parentIndex = Int(try r.varint()), iova = try r.varint()
-            var t = TableInfo(id: id, pa: pa, bytes: bytes, allocBytes: alloc, level: level,
-                              parent: parent < 0 ? nil : parent, parentIndex: parentIndex, iovaBase: iova)
-            t.freed = try r.byte() == 1
-            tables.append(t)
-        }
-        let root = Int(try r.varint())
-        let isFreed = try r.byte() == 1
-        let next = try r.varint()
-        var freeLists: [UInt64: [UInt64]] = [:]
-        for _ in 0..<(try r.count()) {
-            let size = try r.varint()
-            var list: [UInt64] = []
-            for _ in 0..<(try r.count()) { list.append(try r.varint()) }
-            freeLists[size] = list
-        }
-        let words = try r.count()
-        var cpu = [UInt64](repeating: 0, count: words)
-        try r.applySparse(to: &cpu)
-        var memory: [UInt64] = [], dirty: [UInt64] = []
-        if try r.byte() == 1 {
-            memory = cpu
-            try r.applySparse(to: &memory)
-            dirty = [UInt64](repeating: 0, count: try r.count())
-            try r.applySparse(to: &dirty)
-        }
-        var leaves: [UInt64: TLB.Leaf] = [:]
+    static func readTail(_ r: inout Reader, into s: inout EngineState) throws(DecodeError) {
+        s.tlbLeaves = [:]
         for _ in 0..<(try r.count()) {
             let k = try r.varint()
-            leaves[k] = TLB.Leaf(pte: try r.varint(), level: Int(try r.varint()))
+            s.tlbLeaves[k] = TLB.Leaf(pte: try r.varint(), level: Int(try r.varint()))
         }
-        var walks: [UInt64: UInt64] = [:]
+        s.tlbWalks = [:]
         for _ in 0..<(try r.count()) {
             let k = try r.varint()
-            walks[k] = try r.varint()
+            s.tlbWalks[k] = try r.varint()
         }
-        var gather = Gather()
-        gather.start = try r.varint(); gather.end = try r.varint(); gather.pgsize = try r.varint(); gather.queued = try r.byte() == 1
-        let warned = try r.byte() == 1
-        var open: [EngineState.OpenCall] = []
+        s.gather.start = try r.varint(); s.gather.end = try r.varint(); s.gather.pgsize = try r.varint(); s.gather.queued = try r.byte() == 1
+        s.warnedPartialUnmap = try r.byte() == 1
+        s.openCalls = []
         for _ in 0..<(try r.count()) {
-            let s = try r.varint()
+            let seq = try r.varint()
             let k = Int(try r.varint())
             guard k < CallKind.allCases.count else { throw DecodeError(description: "bad call kind in checkpoint") }
-            open.append(.init(seq: s, kind: CallKind.allCases[k]))
+            s.openCalls.append(.init(seq: seq, kind: CallKind.allCases[k]))
         }
-        return EngineState(seq: seq, tables: tables, root: root, isFreed: isFreed, allocatorNext: next, freeLists: freeLists,
-                           cpu: cpu, memory: memory, dirty: dirty, tlbLeaves: leaves, tlbWalks: walks, gather: gather,
-                           warnedPartialUnmap: warned, openCalls: open)
     }
 
     struct Writer {

@@ -17,9 +17,15 @@ extension RunRecording {
         recorder.stopRequest = stopRequest
         recorder.onProgress = progress
         let engine: IOPageTable<Recorder>
+        // The initial state's checkpoint, when written, is the base of the first delta.
+        var written: (state: EngineState, bytes: Int)?
         if let initial = initialState {
             engine = try IOPageTable(config: config, strategy: strategy, state: initial, sink: recorder)
-            if initial.seq == 0 || writeInitialCheckpoint { try Checkpoints.write(initial, run: runID, db: db) }
+            if initial.seq == 0 || writeInitialCheckpoint {
+                let bytes = StateCodec.encode(initial)
+                try Checkpoints.write(encoded: bytes, seq: initial.seq, run: runID, db: db)
+                written = (initial, bytes.count)
+            }
             recorder.resume(events: Int64(engine.seq), calls: initialCalls)
         } else {
             engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
@@ -44,7 +50,7 @@ extension RunRecording {
             }
         }
         var checkpoints = CheckpointPolicy(every: UInt64(checkpointEvery), bytesPerEvent: checkpointBytesPerEvent,
-                                           start: engine.seq, initial: initialState)
+                                           start: engine.seq, initial: written)
         /// Writes a checkpoint now if one is due (Checkpoints.swift: whole states and deltas).
         func checkpointIfDue() throws {
             guard let (seq, bytes) = checkpoints.due(engine) else { return }
@@ -52,8 +58,11 @@ extension RunRecording {
         }
         let granule = config.granule.bytes
         var workDone: Int64 = 0
+        // The recorder asks for a stop before the first step and after each
+        // (Recorder.poll), and every 1,024 events inside a call.
+        recorder.poll()
         stepLoop: for step in steps {
-            if let reason = recorder.stopped ?? stopRequest() {
+            if let reason = recorder.stopped {
                 end.status = .incomplete
                 end.message = reason
                 break

@@ -31,11 +31,7 @@ public struct RunInfo: Sendable, Hashable {
     }
 
     /// The status a reader should see: a `running` run whose recorder is gone is incomplete.
-    public var effectiveStatus: Status {
-        if status == .running, let pid = recorderPID, !HistoryStore.processIsAlive(pid) { return .incomplete }
-        if status == .running && recorderPID == nil { return .incomplete }
-        return status
-    }
+    public var effectiveStatus: Status { status.effective(recorderPID: recorderPID) }
 
     init(row: Row) throws {
         id = row["id"]
@@ -93,5 +89,12 @@ extension HistoryStore {
         let found = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(RunInfo.init(row:)) }
         guard let found else { throw StoreError(.notFound, path: path, "has no run \(id)") }
         return found
+    }
+}
+
+extension RunInfo.Status {
+    /// As a reader should see it: `running` with no live recorder is incomplete.
+    public func effective(recorderPID pid: Int64?) -> RunInfo.Status {
+        self == .running && !(pid.map(HistoryStore.processIsAlive) ?? false) ? .incomplete : self
     }
 }

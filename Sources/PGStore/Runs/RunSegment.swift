@@ -43,11 +43,9 @@ public struct RunSegment: Sendable, Hashable {
         message = row["message"]
         // As a run's effective status: a segment left running by a recorder
         // that is gone (killed, crashed) reads as what it is, incomplete.
-        let pid: Int64? = row["recorder_pid"]
-        if status == .running && !(pid.map(HistoryStore.processIsAlive) ?? false) {
-            status = .incomplete
-            message = message ?? "the recording process stopped before the segment ended"
-        }
+        let stored = status
+        status = stored.effective(recorderPID: row["recorder_pid"])
+        if status != stored { message = message ?? "the recording process stopped before the segment ended" }
     }
 
     static let select = "SELECT s.*, r.recorder_pid AS recorder_pid FROM run_segments s JOIN runs r ON r.id = s.run"

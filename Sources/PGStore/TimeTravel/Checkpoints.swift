@@ -6,10 +6,6 @@ import PGEngine
 /// delta on the checkpoint before it (StateDelta.swift); the state at a
 /// checkpoint is the whole state before it plus the deltas since.
 enum Checkpoints {
-    static func write(_ state: EngineState, run: Int64, db: Database) throws {
-        try write(encoded: StateCodec.encode(state), seq: state.seq, run: run, db: db)
-    }
-
     static func write(encoded bytes: [UInt8], seq: UInt64, run: Int64, db: Database) throws {
         try db.execute(sql: "INSERT OR REPLACE INTO checkpoints (run, seq, bytes, state) VALUES (?, ?, ?, ?)",
                        arguments: [run, Int64(seq), bytes.count, Data(bytes)])
@@ -62,14 +58,15 @@ struct CheckpointPolicy {
     /// After a checkpoint that did not fit the budget: the seq at which it will.
     private var notBefore: UInt64 = 0
 
-    init(every: UInt64, bytesPerEvent: Double, start: UInt64, initial: EngineState?) {
+    /// `initial`: the checkpoint written at the start (a restored or continued state) and its size.
+    init(every: UInt64, bytesPerEvent: Double, start: UInt64, initial: (state: EngineState, bytes: Int)?) {
         self.every = max(every, 1)
         self.bytesPerEvent = bytesPerEvent
         last = start
         budgetSeq = start
         if let initial {
-            base = initial
-            fullBytes = StateCodec.encode(initial).count
+            base = initial.state
+            fullBytes = initial.bytes
         }
     }
 

@@ -38,13 +38,6 @@ extension HistoryStore {
         }
     }
 
-    /// The names run `run` already has among `names`.
-    public func existingSnapshots(_ names: [String], in run: Int64) throws(StoreError) -> [String] {
-        try read { db in
-            try names.filter { try Int.fetchOne(db, sql: "SELECT 1 FROM snapshots WHERE run = ? AND name = ?", arguments: [run, $0]) != nil }
-        }
-    }
-
     /// Every snapshot name of a run.
     public func snapshotNames(in run: Int64) throws(StoreError) -> [String] {
         try read { db in try String.fetchAll(db, sql: "SELECT name FROM snapshots WHERE run = ?", arguments: [run]) }

@@ -25,26 +25,14 @@ extension RecordCommand {
         let stopRequest: () -> String? = self.follow != nil ? { nil } : { Interrupt.reason }
 
         if let run = continueRun {
-            if let strategy { throw PgstoreError("--strategy \(strategy): --continue \(run) keeps the run's strategy; restore into a new run to change it") }
-            let store = try Stores.write(database.path)
+            let (store, info, geometry) = try openContinuation(run, script: header)
             defer { store.close() }
-            Self.noteUpgrade(store)
-            let info = try Stores.run { try store.run(run) }
-            let geometry: Geometry
-            do { geometry = try info.config.checked() } catch { throw PgstoreError("run \(run): \(error.reason)") }
-            try Self.checkAgreement(run: info, geometry: geometry, script: header, options: options)
             let taken = Set(try Stores.run { try store.snapshotNames(in: run) })
             let steps = stream.steps(geometry: geometry, validate: !kernelErrors, taken: taken)
-            let progress = Progress(label: info.strategy.rawValue, position: { Self.position(source) })
-            defer { progress.finish() }
-            let outcome = try Stores.run {
-                try store.continueRun(run, steps: steps, source: WorkloadSource(kind: kind, description: source.name, sha256: ""),
-                                      pgstoreVersion: Pgstore.version, batchSize: Int64(batch), lenient: lenient,
-                                      failOnCallError: stream.format == .ftrace, finalSourceHash: { source.digest.hex },
-                                      progress: { progress.update($0) }, stopRequest: stopRequest,
-                                      onStopInsideCall: { Self.endInsideCall($0, strategy: info.strategy, progress: progress) })
-            }
-            progress.finish()
+            let outcome = try append(steps, to: info, in: store, source: WorkloadSource(kind: kind, description: source.name, sha256: ""),
+                                     failOnCallError: stream.format == .ftrace, finalSourceHash: { source.digest.hex },
+                                     progress: Progress(label: info.strategy.rawValue, position: { Self.position(source) }),
+                                     stopRequest: stopRequest)
             if let note = stream.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
             return try Self.finish(outcome, strategy: info.strategy)
         }

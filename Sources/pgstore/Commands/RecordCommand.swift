@@ -170,38 +170,56 @@ struct RecordCommand: ParsableCommand {
     /// point. A flag or script setting that contradicts the run is refused, with
     /// its place, before anything is appended.
     func continueRecording(_ run: Int64, workload: WorkloadInput) throws {
-        if let strategy { throw PgstoreError("--strategy \(strategy): --continue \(run) keeps the run's strategy; restore into a new run to change it") }
-        let store = try Stores.write(database.path)
+        let (store, info, geometry) = try openContinuation(run, script: workload.script)
         defer { store.close() }
-        Self.noteUpgrade(store)
-        let info = try Stores.run { try store.run(run) }
-        let geometry: Geometry
-        do { geometry = try info.config.checked() } catch { throw PgstoreError("run \(run): \(error.reason)") }
-        try Self.checkAgreement(run: info, geometry: geometry, script: workload.script, options: options)
         if let script = workload.script {
-            let names = script.statements.compactMap { s -> (String, SourceLocation)? in
-                if case .snapshot(let name) = s.command { return (name, s.location) }
-                return nil
-            }
-            let taken = try Stores.run { try store.existingSnapshots(names.map(\.0), in: run) }
-            if let clash = names.first(where: { taken.contains($0.0) }) {
-                throw PgstoreError("\(clash.1): run \(run) already has a snapshot named \"\(clash.0)\"")
+            let taken = Set(try Stores.run { try store.snapshotNames(in: run) })
+            for s in script.statements {
+                if case .snapshot(let name) = s.command, taken.contains(name) {
+                    throw PgstoreError("\(s.location): run \(run) already has a snapshot named \"\(name)\"")
+                }
             }
         }
         if !kernelErrors { try workload.validate(geometry: geometry) }
         let steps = try workload.steps(geometry: geometry)
         Interrupt.install()
-        let total = workload.totalWork(steps, granule: info.config.granule.bytes)
-        let progress = Progress(label: info.strategy.rawValue, total: total)
+        let progress = Progress(label: info.strategy.rawValue, total: workload.totalWork(steps, granule: info.config.granule.bytes))
+        let outcome = try append(steps, to: info, in: store, source: workload.source, failOnCallError: workload.isReplay,
+                                 progress: progress, stopRequest: { Interrupt.reason })
+        try Self.finish(outcome, strategy: info.strategy)
+    }
+
+    /// `--continue RUN`: the history opened for writing, the run and its
+    /// geometry, once the flags and a script's `config` line agree with it.
+    func openContinuation(_ run: Int64, script: Script?) throws -> (store: HistoryStore, info: RunInfo, geometry: Geometry) {
+        if let strategy { throw PgstoreError("--strategy \(strategy): --continue \(run) keeps the run's strategy; restore into a new run to change it") }
+        let store = try Stores.write(database.path)
+        do {
+            Self.noteUpgrade(store)
+            let info = try Stores.run { try store.run(run) }
+            let geometry: Geometry
+            do { geometry = try info.config.checked() } catch { throw PgstoreError("run \(run): \(error.reason)") }
+            try Self.checkAgreement(run: info, geometry: geometry, script: script, options: options)
+            return (store, info, geometry)
+        } catch {
+            store.close()
+            throw error
+        }
+    }
+
+    /// Appends `steps` to a run as a new segment, with progress, and stopping
+    /// at Ctrl-C or SIGTERM as a new run's recording does.
+    func append<Steps: Sequence>(_ steps: Steps, to info: RunInfo, in store: HistoryStore, source: WorkloadSource, failOnCallError: Bool,
+                                 finalSourceHash: (() -> String)? = nil, progress: Progress,
+                                 stopRequest: @escaping () -> String?) throws -> RunRecording.Outcome
+    where Steps.Element == WorkloadStep {
         defer { progress.finish() }
-        let outcome = try Stores.run {
-            try store.continueRun(run, steps: steps, source: workload.source, pgstoreVersion: Pgstore.version, batchSize: Int64(batch),
-                                  lenient: lenient, failOnCallError: workload.isReplay,
-                                  progress: { progress.update($0) }, stopRequest: { Interrupt.reason },
+        return try Stores.run {
+            try store.continueRun(info.id, steps: steps, source: source, pgstoreVersion: Pgstore.version, batchSize: Int64(batch),
+                                  lenient: lenient, failOnCallError: failOnCallError, finalSourceHash: finalSourceHash,
+                                  progress: { progress.update($0) }, stopRequest: stopRequest,
                                   onStopInsideCall: { Self.endInsideCall($0, strategy: info.strategy, progress: progress) })
         }
-        progress.finish()
-        try Self.finish(outcome, strategy: info.strategy)
     }
 
     /// Refuses a continuation whose flags or script `config` line ask for a

@@ -43,6 +43,8 @@ public struct HelperBuild: Sendable {
     public struct Binary: Sendable {
         public let path: String
         public let tree: KernelTree
+        /// The SHA-256 of every input it was built from (its cache key).
+        public let key: String
         /// True when it came from the cache.
         public let cached: Bool
         public let seconds: Double
@@ -57,7 +59,7 @@ public struct HelperBuild: Sendable {
         let dir = cacheRoot.appending(path: "kernel-helper/\(key)")
         let binary = dir.appending(path: "pgstore-kernel-helper")
         if FileManager.default.isExecutableFile(atPath: binary.path) {
-            return Binary(path: binary.path, tree: tree, cached: true, seconds: Date().timeIntervalSince(start))
+            return Binary(path: binary.path, tree: tree, key: key, cached: true, seconds: Date().timeIntervalSince(start))
         }
         let scratch = cacheRoot.appending(path: "kernel-helper/build-\(key.prefix(16))-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -72,7 +74,7 @@ public struct HelperBuild: Sendable {
                 throw .cacheUnusable(path: dir.path, reason: "\(error.localizedDescription)")
             }
         }
-        return Binary(path: binary.path, tree: tree, cached: false, seconds: Date().timeIntervalSince(start))
+        return Binary(path: binary.path, tree: tree, key: key, cached: false, seconds: Date().timeIntervalSince(start))
     }
 
     /// SHA-256 over everything the binary depends on.

@@ -15,6 +15,8 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
     public var sink: Sink
     /// pgstore's model of memory, cache and TLB, fed with the kernel's events.
     public let model: IOPageTable<NullSink>
+    /// The state the kernel's events built (``PageTableBackend``): `model`.
+    public var state: IOPageTable<NullSink> { model }
     public private(set) var geometry: KernelGeometry
     public internal(set) var stats = EngineStats()
     /// Every WARN the kernel hit: the event's sequence number, its site and condition.

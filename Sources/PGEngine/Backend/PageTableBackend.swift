@@ -8,8 +8,14 @@ public protocol PageTableBackend: AnyObject {
     /// Why a call could not run: `Never` for the engine; a kernel `BUG_ON` or a
     /// crashed helper for the kernel backend.
     associatedtype Failure: Error
+    /// The sink of the model that holds ``state``.
+    associatedtype StateSink: EventSink
 
     var sink: Sink { get set }
+    /// The page tables, caches and TLB as the backend's events left them: the
+    /// engine itself, or the kernel backend's model fed with the kernel's
+    /// events. What checkpoints, dumps and stale findings read.
+    var state: IOPageTable<StateSink> { get }
     /// The strategy as a run names it (`eager`, `kernel 6.12.118+defer_sync_pte`).
     var strategyName: String { get }
     /// Runs one call and returns what it returned; its events go to `sink`.
@@ -20,6 +26,8 @@ extension IOPageTable: PageTableBackend {
     public typealias Failure = Never
 
     public var strategyName: String { strategy.rawValue }
+
+    public var state: IOPageTable<Sink> { self }
 
     public func run(_ call: Call) -> CallResult { perform(call) }
 }

@@ -56,7 +56,7 @@ extension HistoryStore {
             let perPage = try Double.fetchOne(db, sql: "SELECT round(CAST(? AS REAL) / max(1, ? / ?), 4)",
                                               arguments: [linesCleaned, mappedBytes, granule]) ?? 0
             return StrategySummary(
-                run: run, strategy: info.strategy.rawValue, calls: t["calls"], descriptorWrites: t["descriptor_writes"],
+                run: run, strategy: info.label, calls: t["calls"], descriptorWrites: t["descriptor_writes"],
                 cleanCalls: t["clean_calls"], linesCleaned: linesCleaned, distinctLines: lines["n"], maxCleansPerLine: lines["most"],
                 mappedBytes: (mappedBytes / granule) * granule, pageSize: granule, linesPerMappedPage: perPage,
                 flushAll: t["tlb_flush_all"], flushWalk: t["tlb_flush_walk"], leafInvalidations: t["tlb_inv_range"], addPage: t["tlb_add_page"],
@@ -73,7 +73,7 @@ extension HistoryStore {
         guard let r = found else { throw StoreError(.notFound, path: path, "has no run \(run)") }
         let lines: Int64 = r["lines_cleaned"], redundant: Int64 = r["redundant_lines"], maxPerLine: Int64 = r["max_cleans_per_line"]
         return StrategySummary(
-            run: run, strategy: info.strategy.rawValue, calls: r["calls"], descriptorWrites: r["descriptor_writes"],
+            run: run, strategy: info.label, calls: r["calls"], descriptorWrites: r["descriptor_writes"],
             cleanCalls: r["clean_calls"], linesCleaned: lines, distinctLines: lines - redundant, maxCleansPerLine: maxPerLine,
             mappedBytes: (r["mapped_pages"] as Int64) * Int64(info.config.granule.bytes), pageSize: Int64(info.config.granule.bytes),
             linesPerMappedPage: r["lines_per_mapped_page"],

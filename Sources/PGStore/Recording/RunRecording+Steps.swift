@@ -16,9 +16,21 @@ extension RunRecording {
         recorder.commitInterval = commitInterval
         recorder.stopRequest = stopRequest
         recorder.onProgress = progress
-        let engine: IOPageTable<Recorder>
         // The initial state's checkpoint, when written, is the base of the first delta.
         var written: (state: EngineState, bytes: Int)?
+        if let external {
+            guard initialState == nil else {
+                throw StoreError(.invalid, path: "", "\(external.kernel.label) starts from fresh tables; it cannot take a restored or continued state")
+            }
+            let backend: any PageTableBackend
+            do { backend = try external.start(recorder) } catch {
+                throw StoreError(.invalid, path: "", "\(external.kernel.label): \(error)")
+            }
+            try drive(backend, steps, recorder: recorder, written: nil, run: runID, segment: segment, db: db, end: &end,
+                      onStopInsideCall: onStopInsideCall)
+            return
+        }
+        let engine: IOPageTable<Recorder>
         if let initial = initialState {
             engine = try IOPageTable(config: config, strategy: strategy, state: initial, sink: recorder)
             if initial.seq == 0 || writeInitialCheckpoint {
@@ -30,6 +42,17 @@ extension RunRecording {
         } else {
             engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
         }
+        try drive(engine, steps, recorder: recorder, written: written, run: runID, segment: segment, db: db, end: &end,
+                  onStopInsideCall: onStopInsideCall)
+    }
+
+    /// The step loop over one backend: calls, snapshots, gaps, idle moments;
+    /// checkpoints between calls; the stop and failure rules.
+    private func drive<Backend: PageTableBackend, Steps: Sequence>(
+        _ backend: Backend, _ steps: Steps, recorder: Recorder, written: (state: EngineState, bytes: Int)?,
+        run runID: Int64, segment: Int64, db: Database, end: inout SegmentEnd, onStopInsideCall: ((SegmentEnd) -> Void)?
+    ) throws where Steps.Element == WorkloadStep {
+        let engine = backend.state
         let start = end.start
         recorder.onStopInsideCall = { [unowned recorder] reason in
             // The batch is committed; close the run in the same words the
@@ -73,7 +96,14 @@ extension RunRecording {
             switch step {
             case .call(let call, let line, let column):
                 recorder.sourceLine = line
-                let result = engine.perform(call)
+                let result: CallResult
+                do { result = try backend.run(call) } catch {
+                    // The kernel stopped (BUG_ON) or its helper did: what it did so far is kept.
+                    end.status = .failed
+                    let place = line > 0 ? "\(source.description):\(line):\(column): " : ""
+                    end.message = "\(place)\(call.kind.rawValue) at IOVA \(hex(call.iova)): \(error)"
+                    break stepLoop
+                }
                 if let reason = recorder.stopped {
                     // Stopped inside this call: the engine finished it in memory, nothing recorded it.
                     end.status = .incomplete
@@ -124,8 +154,9 @@ extension RunRecording {
                 end.message = recorder.failure
             }
         } else {
-            // After a stop the engine may be ahead of what was recorded: no checkpoint of it.
-            if recorder.stopped == nil { try checkpointIfDue() }
+            // After a stop the engine may be ahead of what was recorded, and a
+            // failed call left it mid-call: no checkpoint of either.
+            if recorder.stopped == nil && end.status != .failed { try checkpointIfDue() }
             try recorder.commitBatch(andBegin: false)
         }
         Self.fill(&end, from: recorder)

@@ -29,6 +29,12 @@ public struct RunRecording {
     public var finalSourceHash: (() -> String)?
     /// Version string stored with the run.
     public var pgstoreVersion: String
+    /// A kernel tree's code instead of the engine (`record --kernel-source`):
+    /// the run's strategy names the kernel, and it always starts from fresh tables.
+    public var external: ExternalBackend?
+
+    /// `runs.strategy`: the engine strategy, or the kernel's name.
+    public var label: String { external?.kernel.label ?? strategy.rawValue }
 
     public init(config: PageTableConfig, strategy: Strategy, source: WorkloadSource, pgstoreVersion: String) {
         self.config = config
@@ -153,15 +159,18 @@ public struct RunRecording {
             try db.execute(sql: "UPDATE runs SET status = 'running', recorder_pid = ?, ended_at = NULL, message = NULL WHERE id = ?",
                            arguments: [Int64(getpid()), runID])
         } else {
+            let kernel = external?.kernel
             try db.execute(sql: """
                 INSERT INTO runs (strategy, stage, granule, ias, oas, coherent_walk, line_size, no_warn, non_secure, pgsize_bitmap,
-                    source_kind, source, source_sha256, pgstore_version, started_at, status, recorder_pid, parent_run, parent_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)
-                """, arguments: [strategy.rawValue, config.stage.rawValue, Int64(config.granule.bytes), geometry.ias, geometry.oas,
+                    source_kind, source, source_sha256, pgstore_version, started_at, status, recorder_pid, parent_run, parent_seq,
+                    backend, kernel_version, kernel_source, kernel_sha256, defer_sync_pte)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [label, config.stage.rawValue, Int64(config.granule.bytes), geometry.ias, geometry.oas,
                                  config.coherentWalk || strategy.forcesCoherentWalk, config.lineSize, config.noWarn, config.nonSecure,
                                  RunInfo.storedPgsizeBitmap(geometry),
                                  source.kind.rawValue, source.description, source.sha256, pgstoreVersion, now, Int64(getpid()),
-                                 parent?.run, parent?.seq])
+                                 parent?.run, parent?.seq,
+                                 kernel == nil ? "engine" : "kernel", kernel?.version, kernel?.source, kernel?.sha256, kernel?.deferSyncPTE])
             runID = db.lastInsertedRowID
         }
         let segment = (try Int64.fetchOne(db, sql: "SELECT max(segment) FROM run_segments WHERE run = ?", arguments: [runID]) ?? 0) + 1

@@ -8,7 +8,13 @@ public struct RunInfo: Sendable, Hashable {
     public enum SourceKind: String, Sendable { case script, ftrace, generator, restore }
 
     public var id: Int64
+    /// The engine strategy the run was recorded under; for a kernel run, the
+    /// one its events are replayed under (eager: replay does not depend on it).
     public var strategy: Strategy
+    /// `runs.strategy` as stored: the engine strategy's name, or the kernel's (`kernel 6.12.118+defer_sync_pte`).
+    public var label: String
+    /// What ran the io-pgtable calls: pgstore's engine, or a kernel tree's own code.
+    public var backend: RunBackend
     public var config: PageTableConfig
     public var sourceKind: SourceKind
     public var source: String
@@ -36,10 +42,16 @@ public struct RunInfo: Sendable, Hashable {
     init(row: Row) throws {
         id = row["id"]
         let strategyName: String = row["strategy"]
-        guard let s = Strategy(parsing: strategyName) else {
-            throw StoreError(.invalid, path: "", "run \(row["id"] as Int64) has an unknown strategy \(strategyName)")
+        label = strategyName
+        backend = try RunBackend(row: row)
+        if case .kernel = backend {
+            strategy = .eager
+        } else {
+            guard let s = Strategy(parsing: strategyName) else {
+                throw StoreError(.invalid, path: "", "run \(row["id"] as Int64) has an unknown strategy \(strategyName)")
+            }
+            strategy = s
         }
-        strategy = s
         var c = PageTableConfig()
         c.stage = (row["stage"] as Int) == 2 ? .two : .one
         c.granule = Granule(rawValue: UInt64(row["granule"] as Int64)) ?? .size4K

@@ -35,6 +35,10 @@ extension HistoryStore {
         if info.effectiveStatus == .running {
             throw StoreError(.invalid, path: path, "run \(run) is still being recorded by process \(info.recorderPID ?? 0)")
         }
+        if case .kernel(let kernel) = info.backend {
+            throw StoreError(.invalid, path: path, "run \(run) ran in \(kernel.label)'s own code, whose helper starts from fresh tables; "
+                             + "it cannot be continued, but any point of it can be restored into the engine: pgstore restore --db \(path) \(run):SEQ")
+        }
         let last = try lastSeq(of: run)
         let (_, engine, open) = try reconstruct(Point(run: run, seq: last))
         if let call = open.first {

@@ -40,10 +40,10 @@ struct DumpCommand: ParsableCommand {
         switch format {
         case .json:
             let tables = TablesJSON.tables(engine, memoryView: view == .memory)
-            try JSONOutput.write(DumpJSON(run: info.id, seq: p.seq, strategy: info.strategy.rawValue, view: view.rawValue, tables: tables))
+            try JSONOutput.write(DumpJSON(run: info.id, seq: p.seq, strategy: info.label, view: view.rawValue, tables: tables))
         case .text:
             var out = OutputBuffer()
-            out.lines(TreeDump.lines(engine, header: "run \(info.id) (\(info.strategy), \(RunsCommand.describe(info.config))) at seq \(p.seq)",
+            out.lines(TreeDump.lines(engine, header: "run \(info.id) (\(info.label), \(RunsCommand.describe(info.config))) at seq \(p.seq)",
                                      memoryView: view == .memory))
             out.flush()
         }

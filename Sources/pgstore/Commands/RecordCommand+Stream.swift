@@ -31,14 +31,15 @@ extension RecordCommand {
             let steps = stream.steps(geometry: geometry, validate: !kernelErrors, taken: taken)
             let outcome = try append(steps, to: info, in: store, source: WorkloadSource(kind: kind, description: source.name, sha256: ""),
                                      failOnCallError: stream.format == .ftrace, finalSourceHash: { source.digest.hex },
-                                     progress: Progress(label: info.strategy.rawValue, position: { Self.position(source) }),
+                                     progress: Progress(label: info.label, position: { Self.position(source) }),
                                      stopRequest: stopRequest)
             if let note = stream.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
-            return try Self.finish(outcome, strategy: info.strategy)
+            return try Self.finish(outcome, label: info.label)
         }
 
         let setup = try ResolvedSetup(script: header, options: options, strategy: nil)
-        let strategies = try Self.strategies(strategy, default: setup.scriptStrategy)
+        let external = try kernelBackend(config: setup.config)
+        let strategies = external == nil ? try Self.strategies(strategy, default: setup.scriptStrategy) : [Strategy.eager]
         guard strategies.count == 1 else {
             throw PgstoreError("--strategy \(strategy ?? ""): a stream is read once, so it is recorded under one strategy; "
                                + "record it to a file and record that under several")
@@ -56,11 +57,12 @@ extension RecordCommand {
         recording.failOnCallError = stream.format == .ftrace
         recording.lenient = lenient
         recording.finalSourceHash = { source.digest.hex }
+        recording.external = external
         let outcome = try Self.record(recording, into: store, steps: steps,
-                                      progress: Progress(label: strategies[0].rawValue, position: { Self.position(source) }),
+                                      progress: Progress(label: recording.label, position: { Self.position(source) }),
                                       stopRequest: stopRequest)
         if let note = stream.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
-        try Self.finish(outcome, strategy: strategies[0])
+        try Self.finish(outcome, label: recording.label)
     }
 
     /// Where a stream is, for the progress line.

@@ -63,6 +63,8 @@ struct RecordCommand: ParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @OptionGroup var kernel: KernelOptions
+
     func run() throws {
         guard batch > 0 else { throw PgstoreError("--batch \(batch): must be at least 1") }
         guard checkpointEvery > 0 else { throw PgstoreError("--checkpoint-every \(checkpointEvery): must be at least 1") }
@@ -73,8 +75,10 @@ struct RecordCommand: ParsableCommand {
         // Everything is checked before the history file is opened: a refused
         // configuration or input leaves no run and no file behind.
         let setup = try ResolvedSetup(script: workload.script, options: options, strategy: nil)
-        let strategies = try Self.strategies(strategy, default: setup.scriptStrategy)
         if !kernelErrors { try workload.validate(geometry: setup.geometry) }
+        let external = try kernelBackend(config: setup.config)
+        // A kernel run is one run: the tree's code is its strategy.
+        let strategies = external == nil ? try Self.strategies(strategy, default: setup.scriptStrategy) : [Strategy.eager]
         let steps = try workload.steps(geometry: setup.geometry)
         print(Self.describe(setup.config, geometry: setup.geometry))
         if case .ftrace(let log) = workload.kind {
@@ -100,8 +104,9 @@ struct RecordCommand: ParsableCommand {
             recording.checkpointEvery = checkpointEvery
             recording.failOnCallError = workload.isReplay
             recording.lenient = lenient
-            let outcome = try Self.record(recording, into: store, steps: steps, progress: Progress(label: s.rawValue, total: total))
-            try Self.finish(outcome, strategy: s)
+            recording.external = external
+            let outcome = try Self.record(recording, into: store, steps: steps, progress: Progress(label: recording.label, total: total))
+            try Self.finish(outcome, label: recording.label)
         }
     }
 
@@ -113,7 +118,7 @@ struct RecordCommand: ParsableCommand {
         defer { progress.finish() }
         do {
             return try recording.record(into: store, steps: steps, progress: { progress.update($0) }, stopRequest: stopRequest,
-                                        onStopInsideCall: { outcome in Self.endInsideCall(outcome, strategy: recording.strategy, progress: progress) })
+                                        onStopInsideCall: { outcome in Self.endInsideCall(outcome, label: recording.label, progress: progress) })
         } catch {
             throw PgstoreError(error.description)
         }
@@ -121,9 +126,9 @@ struct RecordCommand: ParsableCommand {
 
     /// A stop inside a call: the run is closed as incomplete; say so and exit
     /// without waiting for the engine to finish a call nothing records.
-    static func endInsideCall(_ outcome: RunRecording.Outcome, strategy: Strategy, progress: Progress) -> Never {
+    static func endInsideCall(_ outcome: RunRecording.Outcome, label: String, progress: Progress) -> Never {
         progress.finish()
-        print(summary(outcome, strategy: strategy))
+        print(summary(outcome, label: label))
         FileHandle.standardError.write(Data("pgstore: run \(outcome.run) \(outcome.message ?? "interrupted"); marked incomplete with \(outcome.runEvents) events recorded\n".utf8))
         fflush(nil)
         Foundation.exit(Interrupt.exitStatus)
@@ -152,8 +157,8 @@ struct RecordCommand: ParsableCommand {
 
     /// Prints a run's summary line; a failed run ends the command with status 2,
     /// an interrupted one with 130.
-    static func finish(_ outcome: RunRecording.Outcome, strategy: Strategy) throws {
-        print(summary(outcome, strategy: strategy))
+    static func finish(_ outcome: RunRecording.Outcome, label: String) throws {
+        print(summary(outcome, label: label))
         switch outcome.status {
         case .failed:
             FileHandle.standardError.write(Data("pgstore: run \(outcome.run) failed: \(outcome.message ?? "")\n".utf8))
@@ -183,16 +188,19 @@ struct RecordCommand: ParsableCommand {
         if !kernelErrors { try workload.validate(geometry: geometry) }
         let steps = try workload.steps(geometry: geometry)
         Interrupt.install()
-        let progress = Progress(label: info.strategy.rawValue, total: workload.totalWork(steps, granule: info.config.granule.bytes))
+        let progress = Progress(label: info.label, total: workload.totalWork(steps, granule: info.config.granule.bytes))
         let outcome = try append(steps, to: info, in: store, source: workload.source, failOnCallError: workload.isReplay,
                                  progress: progress, stopRequest: { Interrupt.reason })
-        try Self.finish(outcome, strategy: info.strategy)
+        try Self.finish(outcome, label: info.label)
     }
 
     /// `--continue RUN`: the history opened for writing, the run and its
     /// geometry, once the flags and a script's `config` line agree with it.
     func openContinuation(_ run: Int64, script: Script?) throws -> (store: HistoryStore, info: RunInfo, geometry: Geometry) {
         if let strategy { throw PgstoreError("--strategy \(strategy): --continue \(run) keeps the run's strategy; restore into a new run to change it") }
+        if let dir = kernel.kernelSource {
+            throw PgstoreError("--kernel-source \(dir): --continue \(run) goes on in the run's own backend; the kernel's tables start fresh, so record the whole workload again")
+        }
         let store = try Stores.write(database.path)
         do {
             Self.noteUpgrade(store)
@@ -218,7 +226,7 @@ struct RecordCommand: ParsableCommand {
             try store.continueRun(info.id, steps: steps, source: source, pgstoreVersion: Pgstore.version, batchSize: Int64(batch),
                                   lenient: lenient, failOnCallError: failOnCallError, finalSourceHash: finalSourceHash,
                                   progress: { progress.update($0) }, stopRequest: stopRequest,
-                                  onStopInsideCall: { Self.endInsideCall($0, strategy: info.strategy, progress: progress) })
+                                  onStopInsideCall: { Self.endInsideCall($0, label: info.label, progress: progress) })
         }
     }
 
@@ -273,9 +281,9 @@ struct RecordCommand: ParsableCommand {
 
     /// What one recording did: its own calls, events and rate (a continuation's,
     /// not the whole run's), and the run's total when they differ.
-    static func summary(_ o: RunRecording.Outcome, strategy: Strategy) -> String {
+    static func summary(_ o: RunRecording.Outcome, label: String) -> String {
         let rate = o.seconds > 0 ? Int64(Double(o.events) / o.seconds) : 0
-        var s = "run \(o.run) \(strategy): \(o.status.rawValue), \(groupDigits(o.calls)) calls, \(groupDigits(o.events)) events"
+        var s = "run \(o.run) \(label): \(o.status.rawValue), \(groupDigits(o.calls)) calls, \(groupDigits(o.events)) events"
         if o.runEvents != o.events { s += " (\(groupDigits(o.runEvents)) in the run)" }
         s += ", "
         s += "\(groupDigits(o.linesCleaned)) lines cleaned, \(groupDigits(o.staleFindings)) stale findings, "

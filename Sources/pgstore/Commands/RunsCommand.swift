@@ -42,7 +42,7 @@ struct RunsCommand: ParsableCommand {
         let table = Tabular(
             columns: ["run", "strategy", "config", "source", "status", "calls", "events", "segments", "started", "message"],
             rows: runs.map { r in
-                [.int(r.id), .text(r.strategy.rawValue), .text(Self.describe(r.config)),
+                [.int(r.id), .text(r.label), .text(Self.describe(r.config)),
                  .text(r.sourceKind == .restore ? "restore of \(r.parentRun ?? 0):\(r.parentSeq ?? 0)" : r.source),
                  .text(r.effectiveStatus.rawValue), .int(r.calls), .int(r.events), .int(Int64(segmentsByRun[r.id]?.count ?? 0)),
                  .text(r.startedAt), r.statusReason.map { .text($0) } ?? .null]

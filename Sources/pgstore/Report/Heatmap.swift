@@ -49,7 +49,7 @@ extension ReportPage {
                               M.label(x: x + 16, y: y + 15, e.label, size: 10)))
             x += 24 + Double(e.label.count) * 6
         }
-        let title = "Cleans per cache line, run \(run.info.id) (\(run.info.strategy)): one cell per line cleaned, colour = times cleaned"
+        let title = "Cleans per cache line, run \(run.info.id) (\(run.info.label)): one cell per line cleaned, colour = times cleaned"
         let width = max(gridLeft + Double(perRow) * cell + 10, x)
         var parts: [DocNode] = [M.svg(width: width, height: y + 24, title: title, nodes)]
         if scale.hasRanges {

@@ -96,7 +96,7 @@ enum ReportPage {
             let v = value(run)
             let y = 24 + Double(i) * rowHeight
             let w = max(1, (width - left - 80) * v / maxValue)
-            let name = "run \(run.info.id) \(run.info.strategy)"
+            let name = "run \(run.info.id) \(run.info.label)"
             nodes.append(M.label(x: left - 6, y: y + 14, name, anchor: "end"))
             nodes.append(M.rect(x: left, y: y + 3, w: v == 0 ? 0 : w, h: rowHeight - 6, fill: Palette.series[i % Palette.series.count],
                                 tooltip: "\(name): \(format(v))"))
@@ -112,7 +112,7 @@ enum ReportPage {
     static func runSection(_ run: ReportData.Run) -> [DocNode] {
         let i = run.info
         var out: [DocNode] = [
-            M.el("h2", M.attr("id", "run-\(i.id)"), M.text("Run \(i.id): \(i.strategy)")),
+            M.el("h2", M.attr("id", "run-\(i.id)"), M.text("Run \(i.id): \(i.label)")),
             M.el("p", M.attr("class", "note"),
                  M.text("\(RunsCommand.describe(i.config)); \(i.events) events; status \(i.effectiveStatus.rawValue)"
                         + (i.statusReason.map { ": \($0)" } ?? ""))),

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// `pgstore record --kernel-source DIR` through the real binary: the tree's
+/// own io-pgtable-arm.c recorded into the same history as the engine's runs,
+/// read back by every command, and each refusal an error with nothing written.
+@Suite("pgstore record --kernel-source", .serialized)
+struct KernelSourceRecordTests {
+    static var tree612: String? { KernelSourceRunTests.tree612 }
+    static var enabled: Bool { KernelSourceRunTests.enabled }
+    static let missing = KernelSourceRunTests.missing
+    static let cache = KernelSourceRunTests.cache
+
+    /// The `run` test's calls, without its dump: clear of where 6.12 and mainline differ.
+    static let script = """
+        config stage=1 granule=4k ias=48 oas=48
+        iommu_map 0x1ff000 0x8001ff000 0x202000 rw
+        snapshot mapped
+        map_sg 0x5fe000 r 0x900000000+0x1000 0x900001000+0x2000 0x910000000+0x1000
+        iommu_map 0x1fe000 0x700000000 0x3000 r
+        iova_to_phys 0x200123
+        access 0x200123 r
+        iommu_unmap 0x1ff000 0x202000
+        map 0x0 0x80000000 4K 1 rw
+        unmap 0x0 4K 1
+        tlb_sync
+        iommu_unmap 0x5fe000 0x4000
+        """
+
+    static func query(_ db: String, _ sql: String) throws -> String {
+        let r = try Binary.run(["query", "--db", db, "--format", "csv", sql])
+        #expect(r.status == 0, "\(sql): \(r.stderr)")
+        return r.stdout
+    }
+
+    @Test("the kernel's run has the engine's events, names its kernel, and every reader works on it",
+          .enabled(if: enabled, missing))
+    func recordedLikeTheEngine() throws {
+        let tree = try #require(Self.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
+        let dir = try Binary.scratch()
+        let file = dir.appendingPathComponent("core.pgs"), db = dir.appendingPathComponent("h.pgdb").path
+        try Self.script.write(to: file, atomically: true, encoding: .utf8)
+        let engine = try Binary.run(["record", "--db", db, file.path])
+        #expect(engine.status == 0, "\(engine.stderr)")
+        let kernel = try Binary.run(["record", "--db", db, "--kernel-source", tree, file.path], environment: Self.cache)
+        #expect(kernel.status == 0, "\(kernel.stderr)")
+        #expect(kernel.stdout.contains("run 2 kernel 6.12.118: complete, 11 calls"))
+
+        #expect(try Self.query(db, "SELECT id, strategy, backend, kernel_version, defer_sync_pte, length(kernel_sha256) AS h, status FROM runs ORDER BY id")
+                == "id,strategy,backend,kernel_version,defer_sync_pte,h,status\n1,eager,engine,,,,complete\n2,kernel 6.12.118,kernel,6.12.118,0,64,complete\n")
+        #expect(try Self.query(db, "SELECT kernel_source = '\(URL(fileURLWithPath: tree).standardizedFileURL.path)' AS same FROM runs WHERE id = 2") == "same\n1\n")
+        // Event for event the same history: every table's rows, in order.
+        #expect(try Self.query(db, "SELECT (SELECT events FROM runs WHERE id = 1) = (SELECT events FROM runs WHERE id = 2) AS same") == "same\n1\n")
+        for (table, columns) in [("writes", "seq, call, tbl, idx, level, iova, old, new"), ("cleans", "seq, call, tbl, first_line, lines, reason"),
+                                 ("tlb_ops", "seq, call, op, iova, size, granule"), ("calls", "seq, end_seq, kind, iova, size, ret, value")] {
+            let differing = try Self.query(db, """
+                SELECT count(*) AS n FROM (SELECT \(columns) FROM \(table) WHERE run = 1 EXCEPT SELECT \(columns) FROM \(table) WHERE run = 2)
+                """)
+            #expect(differing == "n\n0\n", "\(table)")
+            #expect(try Self.query(db, "SELECT count(*) > 0 AS n FROM \(table) WHERE run = 2") == "n\n1\n", "\(table)")
+        }
+
+        // Readers: a snapshot, a dump, stale, diff against the engine, compare.
+        let d1 = try Binary.run(["dump", "--db", db, "1:mapped"]), d2 = try Binary.run(["dump", "--db", db, "2:mapped"])
+        #expect(d1.status == 0 && d2.status == 0, "\(d2.stderr)")
+        #expect(d2.stdout.hasPrefix("run 2 (kernel 6.12.118, "))
+        #expect(d1.stdout.split(separator: "\n").dropFirst() == d2.stdout.split(separator: "\n").dropFirst())
+        let stale = try Binary.run(["stale", "--db", db, "2"])
+        #expect(stale.status == 0, "\(stale.stdout)\(stale.stderr)")
+        let diff = try Binary.run(["diff", "--db", db, "1:mapped", "2:mapped"])
+        #expect(diff.status == 0, "\(diff.stderr)")
+        #expect(diff.stdout.contains("\n0 descriptors changed\n"), "\(diff.stdout)")
+        let compare = try Binary.run(["compare", "--db", db])
+        #expect(compare.status == 0 && compare.stdout.contains("kernel 6.12.118"), "\(compare.stdout)\(compare.stderr)")
+        let runs = try Binary.run(["runs", "--db", db])
+        #expect(runs.stdout.contains("kernel 6.12.118"))
+    }
+
+    @Test("refusals: --strategy, --continue, a missing tree, --defer-sync-pte without the member: exit 2, the file unchanged",
+          .enabled(if: enabled, missing))
+    func refusals() throws {
+        let tree = try #require(Self.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
+        let dir = try Binary.scratch()
+        let file = dir.appendingPathComponent("m.pgs"), db = dir.appendingPathComponent("h.pgdb").path
+        try "map 0x0 0x80000000 4K 1 rw\n".write(to: file, atomically: true, encoding: .utf8)
+        let absent = dir.appendingPathComponent("absent.pgdb").path
+        let missingTree = try Binary.run(["record", "--db", absent, "--kernel-source", dir.path, file.path], environment: Self.cache)
+        #expect(missingTree.status == 2 && missingTree.stderr.contains("drivers/iommu/io-pgtable-arm.c is missing"), "\(missingTree.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: absent))
+        #expect(try Binary.run(["record", "--db", db, "--kernel-source", tree, file.path], environment: Self.cache).status == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        let cases: [([String], String)] = [
+            (["--strategy", "deferred"], "--strategy deferred: --kernel-source runs the tree's own code"),
+            (["--continue", "1"], "--continue 1 goes on in the run's own backend"),
+            (["--defer-sync-pte"], "has no cfg.defer_sync_pte"),
+        ]
+        for (flags, message) in cases {
+            let r = try Binary.run(["record", "--db", db, "--kernel-source", tree] + flags + [file.path], environment: Self.cache)
+            #expect(r.status == 2 && r.stderr.contains(message), "\(flags): \(r.stderr)")
+        }
+        let continued = try Binary.run(["record", "--db", db, "--continue", "1", file.path])
+        #expect(continued.status == 2 && continued.stderr.contains("ran in kernel 6.12.118's own code"), "\(continued.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
+    }
+}

@@ -327,6 +327,7 @@ func conformanceWorkloadParses(_ name: String) throws {
     ("config nowarn=2", 8, "bad value \"2\" for nowarn"),
     ("config  ns=on", 9, "bad value \"on\" for ns"),
     ("config ias=0xffffffffffffffff", 8, "bad value"),
+    ("config stage=2 profile=6.13", 16, "bad value \"6.13\" for profile (expected mainline or 6.12)"),
 ])
 func badConfigValueIsRejected(_ example: (text: String, column: Int, fragment: String)) {
     expectError(example.text, line: 1, column: example.column, example.fragment)

@@ -6,15 +6,17 @@ import Testing
 /// The conformance workloads through the kernel's own io-pgtable-arm.c and
 /// through pgstore's engine, compared event for event, call by call.
 /// Debian's trees carry no seed patch, so both sides run the mainline (eager)
-/// path; `sync_map` lines do nothing on either side.
+/// path; `sync_map` lines do nothing on either side. Against 6.12 the engine
+/// runs its 6.12 profile and must match exactly; 6.1 is compared with the
+/// mainline engine, tolerating the two ways 6.1 and 6.12 part from mainline.
 @Suite("Kernel backend conformance", .serialized)
 struct KernelConformanceTests {
     /// How one top-level call compared.
     enum Outcome: String {
         case equal
-        /// 6.12 returns 0 where the engine (mainline as recorded) returns -ENOENT through size_t.
+        /// The kernel returns 0 where the mainline engine returns -ENOENT through size_t.
         case emptyFirstEntry = "unmap of an empty first entry"
-        /// 6.12 splits the block where mainline warns and unmaps nothing; the states part here.
+        /// The kernel splits the block where mainline warns and unmaps nothing; the states part here.
         case partialBlockSplit = "unmap of part of a block"
         case unexpected
     }
@@ -52,8 +54,10 @@ struct KernelConformanceTests {
     }
 
     /// Runs one workload both ways and tallies how its calls compared.
-    static func compare(_ output: String, helper binary: HelperBuild.Binary, tally: inout Tally) throws {
-        let (config, calls) = try Workloads.load(output)
+    static func compare(_ output: String, helper binary: HelperBuild.Binary, profile: KernelProfile = .mainline,
+                        tally: inout Tally) throws {
+        var (config, calls) = try Workloads.load(output)
+        config.profile = profile
         let engine = try IOPageTable(config: config, strategy: .eager, sink: EventLog())
         let kernel = try KernelPageTable(helper: try KernelHelper(binary: binary), config: config, sink: EventLog())
         for call in calls {
@@ -76,7 +80,7 @@ struct KernelConformanceTests {
         }
     }
 
-    @Test("6.12 builds and matches the engine on every conformance workload, except where spec/kernel-6.12.md says it differs",
+    @Test("6.12 builds and matches the engine's 6.12 profile on every conformance workload, event for event",
           .enabled(if: KernelTrees.v6_12 != nil || KernelTrees.inCI, KernelTrees.missing612))
     func kernel612() throws {
         let path = try #require(KernelTrees.v6_12, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
@@ -84,16 +88,13 @@ struct KernelConformanceTests {
         #expect(binary.tree.version.hasPrefix("6.12."))
         #expect(!binary.tree.hasSyncMap && !binary.tree.hasDeferSyncPTE && !binary.tree.allocatesBySize)
         var tally = Tally()
-        for output in Workloads.outputs { try Self.compare(output, helper: binary, tally: &tally) }
+        for output in Workloads.outputs { try Self.compare(output, helper: binary, profile: .v6_12, tally: &tally) }
         print("kernel \(binary.tree.version): \(tally.events) events in \(tally.calls) calls compared; divergences: \(tally.divergences)")
         #expect(Workloads.outputs.count == 15)
-        #expect(tally.divergences == KernelConformanceTests.expected612)
+        #expect(tally.divergences.isEmpty)
         #expect(tally.calls == 3686)
         #expect(tally.events == 16554)
     }
-
-    /// Where 6.12 differs from the recorded mainline on these workloads (spec/kernel-6.12.md items 1 and 2).
-    static let expected612 = ["w6_edge_cases.eager.txt call 5: unmap of an empty first entry"]
 
     @Test("6.1 builds and maps w1 and w2 exactly as the engine",
           .enabled(if: KernelTrees.v6_1 != nil || KernelTrees.inCI, KernelTrees.missing61))

@@ -5,6 +5,7 @@ public enum ConfigField: String, Sendable, Hashable, Codable, CaseIterable {
     case noWarn = "nowarn"
     case nonSecure = "ns"
     case pgsizes
+    case profile
 }
 
 extension PageTableConfig {
@@ -21,6 +22,9 @@ extension PageTableConfig {
         }
         if nonSecure && stage == .two {
             throw ConfigError(reason: "the NS quirk (IO_PGTABLE_QUIRK_ARM_NS) exists for stage 1 only", field: .nonSecure)
+        }
+        if noWarn && !profile.hasNoWarnQuirk {
+            throw ConfigError(reason: "Linux \(profile) has no IO_PGTABLE_QUIRK_NO_WARN (its WARNs test selftest_running)", field: .noWarn)
         }
         return try Geometry(self)
     }

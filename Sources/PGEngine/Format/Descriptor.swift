@@ -15,6 +15,9 @@ public enum DescriptorBits {
     public static let nonSecure: UInt64 = 1 << 5
     /// Software bit 55: a table descriptor already cleaned for a non-coherent walker.
     public static let swSync: UInt64 = 1 << 55
+    /// `ARM_LPAE_PTE_ATTR_MASK`: the bits a block split copies into the new
+    /// entries (bits 2-11, XN and DBM; not the contiguous bit, not software bits).
+    public static let attributeMask: UInt64 = (0x3FF << 2) | xn | dbm
     /// Bits 55-58 are ignored by the walker (software use); a difference confined
     /// to them is not a difference the SMMU can see.
     public static let softwareBits: UInt64 = 0xF << 55

@@ -18,6 +18,8 @@ public struct Geometry: Sendable, Hashable {
     public let concatenated: Bool
 
     public static let maxLevels = 4
+    /// `ARM_LPAE_S2_MAX_CONCAT_PAGES`: root tables stage 2 may concatenate.
+    public static let maxConcatenatedTables = 16
 
     /// Computes the geometry or gives the kernel's reason for refusing the configuration.
     public init(_ config: PageTableConfig) throws(ConfigError) {
@@ -59,14 +61,24 @@ public struct Geometry: Sendable, Hashable {
         var startLevel = Geometry.maxLevels - levels
         var pgdBits = vaBits - bpl * (levels - 1)
         var concatenated = false
-        if config.stage == .two && Geometry.concatMandatory(granule: granule, startLevel: startLevel, ias: ias, oas: oas) {
-            let rootEntries = 1 << pgdBits
-            guard rootEntries <= 16 else {
-                throw ConfigError(reason: "stage 2 with \(granule) granule, IAS \(ias), OAS \(oas) must start one level lower with concatenated tables, but that needs \(rootEntries) of them (the architecture allows 16)", field: .ias)
+        if config.stage == .two {
+            switch config.profile {
+            case .mainline where Geometry.concatMandatory(granule: granule, startLevel: startLevel, ias: ias, oas: oas):
+                let rootEntries = 1 << pgdBits
+                guard rootEntries <= Geometry.maxConcatenatedTables else {
+                    throw ConfigError(reason: "stage 2 with \(granule) granule, IAS \(ias), OAS \(oas) must start one level lower with concatenated tables, but that needs \(rootEntries) of them (the architecture allows 16)", field: .ias)
+                }
+                concatenated = true
+            case .v6_12:
+                // 6.12's arm_64_lpae_alloc_pgtable_s2 saves the level whenever it can, and never refuses.
+                concatenated = startLevel == 0 && 1 << pgdBits <= Geometry.maxConcatenatedTables
+            default:
+                break
             }
-            pgdBits += bpl
-            startLevel += 1
-            concatenated = true
+            if concatenated {
+                pgdBits += bpl
+                startLevel += 1
+            }
         }
         self.stage = config.stage
         self.granule = granule

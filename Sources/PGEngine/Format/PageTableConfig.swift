@@ -23,10 +23,12 @@ public struct PageTableConfig: Sendable, Hashable, Codable {
     /// `alloc_io_pgtable_ops`, before the kernel restricts it to the granule);
     /// nil for what arm-smmu-v3 passes (``Granule/smmuV3PageSizes(oas:)``).
     public var pgsizeBitmap: UInt64?
+    /// Which kernel's io-pgtable-arm.c the engine reproduces (``KernelProfile``).
+    public var profile: KernelProfile
 
     public init(stage: Stage = .one, granule: Granule = .size4K, ias: Int = 48, oas: Int = 48,
                 coherentWalk: Bool = false, lineSize: Int = 64, noWarn: Bool = false, nonSecure: Bool = false,
-                pgsizeBitmap: UInt64? = nil) {
+                pgsizeBitmap: UInt64? = nil, profile: KernelProfile = .mainline) {
         self.stage = stage
         self.granule = granule
         self.ias = ias
@@ -36,6 +38,41 @@ public struct PageTableConfig: Sendable, Hashable, Codable {
         self.noWarn = noWarn
         self.nonSecure = nonSecure
         self.pgsizeBitmap = pgsizeBitmap
+        self.profile = profile
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case stage, granule, ias, oas, coherentWalk, lineSize, noWarn, nonSecure, pgsizeBitmap, profile
+    }
+
+    /// Configurations encoded before profiles existed have no `profile` key: they are mainline.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        stage = try c.decode(Stage.self, forKey: .stage)
+        granule = try c.decode(Granule.self, forKey: .granule)
+        ias = try c.decode(Int.self, forKey: .ias)
+        oas = try c.decode(Int.self, forKey: .oas)
+        coherentWalk = try c.decode(Bool.self, forKey: .coherentWalk)
+        lineSize = try c.decode(Int.self, forKey: .lineSize)
+        noWarn = try c.decode(Bool.self, forKey: .noWarn)
+        nonSecure = try c.decode(Bool.self, forKey: .nonSecure)
+        pgsizeBitmap = try c.decodeIfPresent(UInt64.self, forKey: .pgsizeBitmap)
+        profile = try c.decodeIfPresent(KernelProfile.self, forKey: .profile) ?? .mainline
+    }
+
+    /// Mainline configurations encode without a `profile` key, byte for byte as before profiles existed.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(stage, forKey: .stage)
+        try c.encode(granule, forKey: .granule)
+        try c.encode(ias, forKey: .ias)
+        try c.encode(oas, forKey: .oas)
+        try c.encode(coherentWalk, forKey: .coherentWalk)
+        try c.encode(lineSize, forKey: .lineSize)
+        try c.encode(noWarn, forKey: .noWarn)
+        try c.encode(nonSecure, forKey: .nonSecure)
+        try c.encodeIfPresent(pgsizeBitmap, forKey: .pgsizeBitmap)
+        if profile != .mainline { try c.encode(profile, forKey: .profile) }
     }
 
     /// The bitmap the driver passes: the configured one, or arm-smmu-v3's for this granule and OAS.

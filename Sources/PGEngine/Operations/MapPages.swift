@@ -110,13 +110,18 @@ extension IOPageTable {
             let pte = format.leaf(paddr: paddr &+ UInt64(i) &* blockSize, attributes: attributes, level: level)
             write(pte, table: table, index: index + i, level: level)
         }
-        if !coherentWalk && count > 0 {
-            if pending != nil {
-                pending!.add(table: table, index: index, count: count)
-            } else if !strategy.defersLeafSync {
-                syncEntries(table: table, index: index, count: count)
-            }
-        }
+        syncNewLeaves(table: table, index: index, count: count)
         return 0
+    }
+
+    /// The end of `__arm_lpae_init_pte`: the clean of the leaves just written
+    /// (for a non-coherent walker), or what the strategy does instead.
+    func syncNewLeaves(table: Int, index: Int, count: Int) {
+        guard !coherentWalk && count > 0 else { return }
+        if pending != nil {
+            pending!.add(table: table, index: index, count: count)
+        } else if !strategy.defersLeafSync {
+            syncEntries(table: table, index: index, count: count)
+        }
     }
 }

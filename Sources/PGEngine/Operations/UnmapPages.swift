@@ -1,13 +1,14 @@
 /// `unmap_pages`, as `arm_lpae_unmap_pages` and `__arm_lpae_unmap` do it.
 extension IOPageTable {
-    /// The value the conformance kernel returns through `size_t` for an unmapped
-    /// entry: `-ENOENT`. (Newer mainline returns 0.)
+    /// The value mainline returns through `size_t` when the first entry an unmap
+    /// looks up is empty: `-ENOENT`. (Linux 6.12 returns 0: ``KernelProfile``.)
     public static var unmapOfEmptyEntry: UInt64 { UInt64(bitPattern: -Errno.ENOENT) }
 
     /// Unmaps up to `pgcount` pages of `pgsize` at `iova`, adding each cleared
     /// leaf to the engine's gather (applied by ``iotlbSync()``). Returns the bytes
     /// unmapped in `value`, with the kernel's quirks: 0 for a partial block, and
-    /// `-ENOENT` through `size_t` for an entry that is not mapped.
+    /// `-ENOENT` through `size_t` for an entry that is not mapped (under the 6.12
+    /// profile: the block split, and 0).
     @discardableResult
     public func unmapPages(iova: UInt64, pgsize: UInt64, pgcount: UInt64) -> CallResult {
         var g = gather
@@ -55,7 +56,7 @@ extension IOPageTable {
             var pte = entry(index, of: table)
             if pte == 0 {
                 warnUnlessQuiet(.unmapEmpty)
-                return Self.unmapOfEmptyEntry
+                return config.profile.unmapOfEmptyFirstEntry
             }
             if size == geometry.blockSize(level) {
                 let count = Int(min(pgcount, UInt64(geometry.maxEntries(from: index))))
@@ -82,6 +83,10 @@ extension IOPageTable {
                 }
                 return UInt64(i) &* size
             } else if DescriptorFormat.isLeaf(pte, level: level) {
+                if config.profile.splitsBlocks {
+                    return splitBlockUnmap(gather: &gather, gathering: gathering, iova: iova, size: size, pgcount: pgcount,
+                                           block: pte, level: level + 1, table: table, index: index)
+                }
                 if !warnedPartialUnmap {
                     warnedPartialUnmap = true
                     warn(.unmapPartialBlock)

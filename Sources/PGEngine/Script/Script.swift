@@ -28,6 +28,8 @@ public struct ScriptConfig: Sendable, Hashable, Codable {
     public var nonSecure: Bool?
     /// `pgsizes=`: the driver's page-size bitmap (``PageTableConfig/pgsizeBitmap``).
     public var pgsizes: UInt64?
+    /// `profile=`: which kernel the engine reproduces (``PageTableConfig/profile``).
+    public var profile: KernelProfile?
     public init() {}
 
     /// Applies what this config sets on top of `base`.
@@ -42,6 +44,7 @@ public struct ScriptConfig: Sendable, Hashable, Codable {
         if let noWarn { c.noWarn = noWarn }
         if let nonSecure { c.nonSecure = nonSecure }
         if let pgsizes { c.pgsizeBitmap = pgsizes }
+        if let profile { c.profile = profile }
         return c
     }
 }

@@ -20,7 +20,7 @@ public enum ScriptParser {
     ]
 
     /// The keys a `config` line may set.
-    public static let configKeys = ["stage", "granule", "ias", "oas", "coherent", "line", "strategy", "nowarn", "ns", "pgsizes"]
+    public static let configKeys = ["stage", "granule", "ias", "oas", "coherent", "line", "strategy", "nowarn", "ns", "pgsizes", "profile"]
 
     /// Parses a whole script. `file` names the input in error locations.
     public static func parse(_ text: String, file: String) throws(ScriptError) -> Script {
@@ -502,6 +502,9 @@ private struct LineParser {
                     throw ScriptError(SourceLocation(file: file, line: lineNumber, column: column(valueField.start) + e.offset),
                                       "pgsizes: \(e.message)")
                 }
+            case "profile":
+                guard let p = KernelProfile(parsing: value) else { throw bad("mainline or 6.12") }
+                config.profile = p
             default: preconditionFailure("key list and switch disagree")
             }
         }

@@ -38,7 +38,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let parsed = try ScriptFile.load(script)
-        let setup = try ResolvedSetup(script: parsed, options: options, strategy: strategy)
+        let setup = try ResolvedSetup(script: parsed, options: options, strategy: strategy, kernelProfiles: true)
         let geometry = setup.geometry
         if !kernelErrors {
             do {

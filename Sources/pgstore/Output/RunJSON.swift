@@ -15,6 +15,8 @@ enum RunJSON {
     struct ConfigJSON: Encodable {
         var stage: Int, granule: String, ias: Int, oas: Int, coherentWalk: Bool, lineSize: Int
         var strategy: String, startLevel: Int, bitsPerLevel: Int, rootEntries: Int, pgsizeBitmap: String
+        /// The kernel profile when it is not mainline (the key is absent for mainline).
+        var profile: String?
     }
 
     struct CallJSON: Encodable {
@@ -57,7 +59,8 @@ enum RunJSON {
             config: ConfigJSON(stage: g.stage.rawValue, granule: "\(g.granule)", ias: g.ias, oas: g.oas,
                                coherentWalk: e.coherentWalk, lineSize: e.config.lineSize, strategy: e.strategy.rawValue,
                                startLevel: g.startLevel, bitsPerLevel: g.bitsPerLevel, rootEntries: g.rootEntries,
-                               pgsizeBitmap: hex(g.pgsizeBitmap)),
+                               pgsizeBitmap: hex(g.pgsizeBitmap),
+                               profile: e.config.profile == .mainline ? nil : e.config.profile.description),
             calls: calls, tables: TablesJSON.tables(e), staleAtEnd: e.staleEntryCount())
         try JSONOutput.write(doc)
         return doc.staleAtEnd

@@ -42,7 +42,10 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
         }
         let model: IOPageTable<NullSink>
         do {
-            model = try IOPageTable(config: config, strategy: .eager, sink: NullSink(), blank: true)
+            // The model's geometry is the tree's (6.12 concatenates stage-2 roots where mainline does not).
+            var modelConfig = config
+            modelConfig.profile = tree.profile
+            model = try IOPageTable(config: modelConfig, strategy: .eager, sink: NullSink(), blank: true)
         } catch {
             throw .stepRefused(step: "alloc", reason: error.reason)
         }

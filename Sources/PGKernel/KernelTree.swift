@@ -1,4 +1,5 @@
 import Foundation
+import PGEngine
 
 /// A kernel source tree pgstore can build its helper from: at least
 /// `drivers/iommu/` and `include/` (a full tree works too), and the Makefile
@@ -38,6 +39,10 @@ public struct KernelTree: Sendable, Hashable {
         let pages = (try? String(contentsOf: dir.appending(path: "drivers/iommu/iommu-pages.h"), encoding: .utf8)) ?? ""
         allocatesBySize = pages.contains("iommu_alloc_pages_node_sz")
     }
+
+    /// The engine profile that reproduces this tree (6.12 for a 6.12 tree,
+    /// else mainline): what pgstore's model of the kernel's tables follows.
+    public var profile: KernelProfile { KernelProfile(parsing: version) ?? .mainline }
 
     /// `kernel 6.12.118` as a run's strategy names it.
     public var displayName: String { "kernel \(version)" }

@@ -163,14 +163,15 @@ public struct RunRecording {
             try db.execute(sql: """
                 INSERT INTO runs (strategy, stage, granule, ias, oas, coherent_walk, line_size, no_warn, non_secure, pgsize_bitmap,
                     source_kind, source, source_sha256, pgstore_version, started_at, status, recorder_pid, parent_run, parent_seq,
-                    backend, kernel_version, kernel_source, kernel_sha256, defer_sync_pte)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)
+                    backend, kernel_version, kernel_source, kernel_sha256, defer_sync_pte, kernel_profile)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [label, config.stage.rawValue, Int64(config.granule.bytes), geometry.ias, geometry.oas,
                                  config.coherentWalk || strategy.forcesCoherentWalk, config.lineSize, config.noWarn, config.nonSecure,
                                  RunInfo.storedPgsizeBitmap(geometry),
                                  source.kind.rawValue, source.description, source.sha256, pgstoreVersion, now, Int64(getpid()),
                                  parent?.run, parent?.seq,
-                                 kernel == nil ? "engine" : "kernel", kernel?.version, kernel?.source, kernel?.sha256, kernel?.deferSyncPTE])
+                                 kernel == nil ? "engine" : "kernel", kernel?.version, kernel?.source, kernel?.sha256, kernel?.deferSyncPTE,
+                                 config.profile == .mainline ? nil : config.profile.rawValue])
             runID = db.lastInsertedRowID
         }
         let segment = (try Int64.fetchOne(db, sql: "SELECT max(segment) FROM run_segments WHERE run = ?", arguments: [runID]) ?? 0) + 1

@@ -62,6 +62,12 @@ public struct RunInfo: Sendable, Hashable {
         c.noWarn = row["no_warn"]
         c.nonSecure = row["non_secure"]
         c.pgsizeBitmap = (row["pgsize_bitmap"] as Int64?).map { UInt64(bitPattern: $0) }
+        if let name = row["kernel_profile"] as String? {
+            guard let profile = KernelProfile(parsing: name) else {
+                throw StoreError(.invalid, path: "", "run \(row["id"] as Int64) has an unknown kernel profile \(name)")
+            }
+            c.profile = profile
+        }
         config = c
         sourceKind = SourceKind(rawValue: row["source_kind"]) ?? .script
         source = row["source"]

@@ -10,8 +10,19 @@ extension RecordCommand {
     /// tree is checked, its helper built (or taken from the cache) and the
     /// configuration tried on the kernel before the history file is opened:
     /// each refusal is an error with nothing recorded.
-    func kernelBackend(config: PageTableConfig) throws -> ExternalBackend? {
+    ///
+    /// The run's configuration takes the tree's profile (6.12 for a 6.12
+    /// tree), so its tables are read back with the kernel's geometry.
+    func kernelBackend(setup: inout ResolvedSetup) throws -> ExternalBackend? {
         guard let tree = try kernel.tree() else { return nil }
+        if let profile = options.kernelProfile {
+            throw PgstoreError("--kernel-profile \(profile): --kernel-source runs the tree's own code; pgstore's model of it follows the tree's version (\(tree.version))")
+        }
+        setup.config.profile = tree.profile
+        do { setup.geometry = try setup.config.checked() } catch {
+            throw PgstoreError("--kernel-source \(tree.directory.path): kernel \(tree.version) refuses the configuration: \(error.reason)")
+        }
+        let config = setup.config
         if let strategy {
             throw PgstoreError("--strategy \(strategy): --kernel-source runs the tree's own code, which is its strategy (--defer-sync-pte sets cfg.defer_sync_pte)")
         }

@@ -37,8 +37,8 @@ extension RecordCommand {
             return try Self.finish(outcome, label: info.label)
         }
 
-        let setup = try ResolvedSetup(script: header, options: options, strategy: nil)
-        let external = try kernelBackend(config: setup.config)
+        var setup = try ResolvedSetup(script: header, options: options, strategy: nil)
+        let external = try kernelBackend(setup: &setup)
         let strategies = external == nil ? try Self.strategies(strategy, default: setup.scriptStrategy) : [Strategy.eager]
         guard strategies.count == 1 else {
             throw PgstoreError("--strategy \(strategy ?? ""): a stream is read once, so it is recorded under one strategy; "

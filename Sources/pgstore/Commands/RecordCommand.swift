@@ -74,9 +74,9 @@ struct RecordCommand: ParsableCommand {
         if let run = continueRun { return try continueRecording(run, workload: workload) }
         // Everything is checked before the history file is opened: a refused
         // configuration or input leaves no run and no file behind.
-        let setup = try ResolvedSetup(script: workload.script, options: options, strategy: nil)
+        var setup = try ResolvedSetup(script: workload.script, options: options, strategy: nil)
+        let external = try kernelBackend(setup: &setup)
         if !kernelErrors { try workload.validate(geometry: setup.geometry) }
-        let external = try kernelBackend(config: setup.config)
         // A kernel run is one run: the tree's code is its strategy.
         let strategies = external == nil ? try Self.strategies(strategy, default: setup.scriptStrategy) : [Strategy.eager]
         let steps = try workload.steps(geometry: setup.geometry)
@@ -244,6 +244,7 @@ struct RecordCommand: ParsableCommand {
         if let v = asked.coherent, v != c.coherentWalk {
             differences.append((.coherent, "coherent=\(v ? "yes" : "no") (the run's walk is \(c.coherentWalk ? "coherent" : "non-coherent"))"))
         }
+        if let v = asked.profile, v != c.profile { differences.append((.profile, "kernel profile \(v) (the run's is \(c.profile))")) }
         if let v = asked.lineSize, v != c.lineSize { differences.append((.lineSize, "line \(v) (the run's is \(c.lineSize))")) }
         if let v = asked.noWarn, v != c.noWarn { differences.append((.noWarn, "nowarn=\(v ? "yes" : "no") (the run's is \(c.noWarn ? "yes" : "no"))")) }
         if let v = asked.nonSecure, v != c.nonSecure { differences.append((.nonSecure, "ns=\(v ? "yes" : "no") (the run's is \(c.nonSecure ? "yes" : "no"))")) }

@@ -38,7 +38,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let parsed = try ScriptFile.load(script)
-        let setup = try ResolvedSetup(script: parsed, options: options, strategy: strategy, kernelProfiles: true)
+        let setup = try ResolvedSetup(script: parsed, options: options, strategy: strategy)
         let geometry = setup.geometry
         if !kernelErrors {
             do {
@@ -70,6 +70,9 @@ struct RunCommand: ParsableCommand {
     func runKernel(_ tree: KernelTree, script parsed: Script, setup: ResolvedSetup) throws {
         if let strategy { throw PgstoreError("--strategy \(strategy): --kernel-source runs the tree's own code, which is its strategy") }
         if format != .text { throw PgstoreError("--format \(format.rawValue): --kernel-source prints the text log only") }
+        if let profile = options.kernelProfile {
+            throw PgstoreError("--kernel-profile \(profile): --kernel-source runs the tree's own code; pgstore's model of it follows the tree's version (\(tree.version))")
+        }
         let stale: Int
         do {
             let run = try KernelTracedRun(tree: tree, config: setup.config, deferSyncPTE: kernel.deferSyncPTE,

@@ -40,13 +40,8 @@ struct ResolvedSetup {
     var strategy: Strategy
     var geometry: Geometry
 
-    /// `kernelProfiles`: whether the command takes a profile other than
-    /// mainline (`run` does; `record` refuses one, ``ConfigOptions/mainlineOnly(_:place:)``).
-    init(script: Script?, options: ConfigOptions, strategy override: String?, kernelProfiles: Bool = false) throws {
-        let merged = try options.resolve(script?.config ?? ScriptConfig(), kernelProfiles: true)
-        if !kernelProfiles, let p = merged.profile, p != .mainline {
-            throw options.mainlineOnly(p, place: script?.configKeyLocations[.profile])
-        }
+    init(script: Script?, options: ConfigOptions, strategy override: String?) throws {
+        let merged = try options.resolve(script?.config ?? ScriptConfig())
         config = merged.applied(to: .default)
         scriptStrategy = merged.strategy ?? .eager
         strategy = try override.map { try parseStrategy($0) } ?? scriptStrategy

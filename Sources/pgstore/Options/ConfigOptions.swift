@@ -55,13 +55,12 @@ struct ConfigOptions: ParsableArguments {
         of part of a block splits the block into a new table (arm_lpae_split_blk_unmap) instead of refusing, stage 2 \
         concatenates the root whenever it would start at level 0 with at most 16 entries (and never refuses a \
         configuration for it), and --no-warn is refused (6.12 has no IO_PGTABLE_QUIRK_NO_WARN). \
-        `record` takes mainline only for now.
+        A recorded run keeps its profile (runs.kernel_profile).
         """, valueName: "PROFILE"))
     var kernelProfile: String?
 
-    /// The script's config with these flags on top. Unless `kernelProfiles`,
-    /// a profile other than mainline is refused (``ConfigOptions/mainlineOnly(_:place:)``).
-    func resolve(_ script: ScriptConfig, kernelProfiles: Bool = false) throws -> ScriptConfig {
+    /// The script's config with these flags on top.
+    func resolve(_ script: ScriptConfig) throws -> ScriptConfig {
         var c = script
         if let stage {
             guard let s = Stage(rawValue: stage) else { throw PgstoreError("--stage \(stage): the stage must be 1 or 2") }
@@ -96,23 +95,8 @@ struct ConfigOptions: ParsableArguments {
             }
             c.profile = p
         }
-        if !kernelProfiles, let p = c.profile, p != .mainline {
-            throw mainlineOnly(p, place: nil)
-        }
         return c
     }
-
-    /// Why `record` refuses a kernel profile other than mainline: the history
-    /// has no place for it yet, and a 6.12 run stored as mainline would replay
-    /// differently. `place` is the script's `profile=` key, when that set it.
-    func mainlineOnly(_ profile: KernelProfile, place: SourceLocation?) -> PgstoreError {
-        let reason = "record keeps mainline runs only: the history has no kernel profile yet, so a \(profile) run "
-            + "would be stored as mainline (`pgstore run --kernel-profile \(profile)` runs it without recording)"
-        if let flag = flag(for: .profile) { return PgstoreError("\(flag): \(reason)") }
-        if let place { return PgstoreError("\(place): profile: \(reason)") }
-        return PgstoreError("profile=\(profile): \(reason)")
-    }
-
 }
 
 extension Strategy: ExpressibleByArgument {

@@ -40,15 +40,24 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
         if config.noWarn && !tree.hasNoWarnQuirk {
             throw .unsupported(feature: "IO_PGTABLE_QUIRK_NO_WARN", version: tree.version)
         }
-        let model: IOPageTable<NullSink>
-        do {
-            // The model's geometry is the tree's (6.12 concatenates stage-2 roots where mainline does not).
-            var modelConfig = config
-            modelConfig.profile = tree.profile
-            model = try IOPageTable(config: modelConfig, strategy: .eager, sink: NullSink(), blank: true)
-        } catch {
-            throw .stepRefused(step: "alloc", reason: error.reason)
+        // The model's geometry follows config.profile, which callers set to the
+        // tree's (KernelTree.profile: 6.12 concatenates stage-2 roots where
+        // mainline does not). Where that profile refuses a configuration a
+        // tree may still take (6.1 concatenates as 6.12 does), another profile's
+        // geometry is tried; the kernel's own geometry is checked against it below.
+        var model: IOPageTable<NullSink>?
+        var refusal: ConfigError?
+        for profile in [config.profile] + KernelProfile.allCases.filter({ $0 != config.profile }) {
+            var c = config
+            c.profile = profile
+            do {
+                model = try IOPageTable(config: c, strategy: .eager, sink: NullSink(), blank: true)
+                break
+            } catch {
+                refusal = refusal ?? error
+            }
         }
+        guard let model else { throw .stepRefused(step: "alloc", reason: refusal?.reason ?? "configuration refused") }
         self.tree = tree
         self.config = config
         self.deferSyncPTE = deferSyncPTE
@@ -69,6 +78,10 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
         for case .geometry(let g) in lines { geometry = g }
         _ = try apply(lines, to: Call(kind: .allocTables)) { _, _ in CallResult() }
         if geometry == .unknown { throw .configurationRefused(ret: lastRet, version: tree.version) }
+        if geometry.startLevel != model.geometry.startLevel || geometry.pgdBits != model.geometry.pgdBits {
+            throw .stepRefused(step: "alloc", reason: "kernel \(tree.version) starts its walk at level \(geometry.startLevel) with "
+                               + "\(1 << geometry.pgdBits) root entries, which no profile of pgstore's model does for this configuration")
+        }
     }
 
     private var lastRet: Int64 = 0

@@ -12,7 +12,7 @@ struct Pgstore: ParsableCommand {
         descriptors), 2 for usage and input errors.
         """,
         version: version,
-        subcommands: [DemoCommand.self, RunCommand.self, RecordCommand.self, RunsCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
+        subcommands: [DemoCommand.self, RunCommand.self, RecordCommand.self, CheckKernelCommand.self, RunsCommand.self, SnapshotCommand.self, SnapshotsCommand.self,
                       DumpCommand.self, DiffCommand.self, RestoreCommand.self, StaleCommand.self, QueryCommand.self,
                       StatsCommand.self, CompareCommand.self, ReportCommand.self, MigrateCommand.self]
     )

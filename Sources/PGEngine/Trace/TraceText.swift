@@ -11,7 +11,8 @@ public struct TraceText<Sink: EventSink> {
     /// page-size bitmap before the allocation restricts it; the alloc line
     /// shows it after).
     /// `strategy` and `deferSyncPTE` name another backend (`kernel 6.12.118`).
-    /// A kernel profile other than mainline ends the line (`profile=6.12`).
+    /// A kernel profile other than mainline ends the line (`profile=6.12`),
+    /// for the engine only: another backend's strategy names its kernel.
     public func configLine(strategy: String? = nil, deferSyncPTE: Bool? = nil) -> String {
         let c = engine.config
         let quirks = (c.noWarn ? 0x40 : 0) | (c.nonSecure ? 0x1 : 0)
@@ -19,7 +20,7 @@ public struct TraceText<Sink: EventSink> {
         return "CONFIG strategy=\(strategy ?? engine.strategy.rawValue) fmt=\(c.stage.kernelFormat) pgsize_bitmap=\(hex(c.driverPgsizeBitmap)) "
             + "ias=\(c.ias) oas=\(c.oas) granule=\(c.granule) coherent_walk=\(engine.coherentWalk ? 1 : 0) "
             + "defer_sync_pte=\(deferred ? 1 : 0) line=\(c.lineSize) quirks=\(hex(UInt64(quirks)))"
-            + (c.profile == .mainline ? "" : " profile=\(c.profile)")
+            + (c.profile == .mainline || strategy != nil ? "" : " profile=\(c.profile)")
     }
 
     /// The first line of a call, with its result and counts.

@@ -18,26 +18,27 @@ extension RecordCommand {
         if let profile = options.kernelProfile {
             throw PgstoreError("--kernel-profile \(profile): --kernel-source runs the tree's own code; pgstore's model of it follows the tree's version (\(tree.version))")
         }
-        setup.config.profile = tree.profile
-        do { setup.geometry = try setup.config.checked() } catch {
-            throw PgstoreError("--kernel-source \(tree.directory.path): kernel \(tree.version) refuses the configuration: \(error.reason)")
-        }
-        let config = setup.config
         if let strategy {
             throw PgstoreError("--strategy \(strategy): --kernel-source runs the tree's own code, which is its strategy (--defer-sync-pte sets cfg.defer_sync_pte)")
         }
         if let run = continueRun {
             throw PgstoreError("--continue \(run): --kernel-source starts the kernel's tables fresh; record the whole workload again, or restore a point of a kernel run into the engine")
         }
+        setup.config.profile = tree.profile
         let deferSyncPTE = kernel.deferSyncPTE
         let binary: HelperBuild.Binary
         do {
             binary = try HelperBuild(tree: tree).helper()
-            // The kernel's own answer to the configuration, before any file is touched.
-            _ = try KernelPageTable(helper: try KernelHelper(binary: binary), config: config, deferSyncPTE: deferSyncPTE, sink: NullSink())
+            // The kernel's own answer to the configuration, before any file is
+            // touched; the run keeps the geometry its model took.
+            let probe = try KernelPageTable(helper: try KernelHelper(binary: binary), config: setup.config,
+                                            deferSyncPTE: deferSyncPTE, sink: NullSink())
+            setup.config = probe.model.config
+            setup.geometry = probe.model.geometry
         } catch {
             throw PgstoreError("--kernel-source \(tree.directory.path): \(error.description)")
         }
+        let config = setup.config
         let run = RunBackend.KernelRun(version: tree.version, source: tree.directory.path, sha256: binary.key, deferSyncPTE: deferSyncPTE)
         return ExternalBackend(kernel: run) { recorder in
             try KernelPageTable(helper: try KernelHelper(binary: binary), config: config, deferSyncPTE: deferSyncPTE, sink: recorder)

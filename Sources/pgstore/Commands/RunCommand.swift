@@ -75,7 +75,9 @@ struct RunCommand: ParsableCommand {
         }
         let stale: Int
         do {
-            let run = try KernelTracedRun(tree: tree, config: setup.config, deferSyncPTE: kernel.deferSyncPTE,
+            var config = setup.config
+            config.profile = tree.profile
+            let run = try KernelTracedRun(tree: tree, config: config, deferSyncPTE: kernel.deferSyncPTE,
                                           environment: ProcessInfo.processInfo.environment)
             stale = try RunText.write(script: parsed, run: run, strategy: run.kernel.strategyName,
                                       deferSyncPTE: kernel.deferSyncPTE)

@@ -166,3 +166,40 @@ struct NullSinkCounting: EventSink {
     var count = 0
     mutating func record(_ event: Event) { count += 1 }
 }
+
+/// The checkpoint budget (1 byte per event by default) and a run's first checkpoint.
+@Suite("checkpoint budget")
+struct CheckpointBudgetTests {
+    @Test("a run shorter than its state's size in events still gets its first checkpoint when due, and nothing more than the budget after it")
+    func firstCheckpointOwesTheBudget() throws {
+        let config = PageTableConfig()
+        let geometry = try config.checked()
+        let calls = Array(ChurnWorkload(operations: 2100, seed: 5, geometry: geometry))
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: config, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        r.checkpointEvery = 20_000
+        _ = try r.record(into: store, steps: calls.map { WorkloadStep.call($0, line: 0, column: 0) })
+        let (events, rows) = try store.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT events FROM runs WHERE id = 1")!,
+             try Row.fetchAll(db, sql: "SELECT seq, bytes FROM checkpoints WHERE run = 1 ORDER BY seq"))
+        }
+        let checkpoints = rows.map { (seq: $0["seq"] as Int64, bytes: $0["bytes"] as Int64) }
+        let first = try #require(checkpoints.first, "no checkpoint in \(events) events")
+        // The state is bigger than the events before the first boundary, so the old rule wrote none there.
+        #expect(first.bytes > 20_000)
+        #expect(first.seq >= 20_000 && first.seq < 21_000)
+        // After the first, every checkpoint fits in the budget: total bytes minus the first never exceed the events.
+        var spent: Int64 = 0
+        for c in checkpoints.dropFirst() {
+            spent += c.bytes
+            #expect(spent <= c.seq, "checkpoint at \(c.seq): \(spent) bytes spent after the first")
+        }
+        // And a point before the next checkpoint reconstructs from the first.
+        let point = Point(run: 1, seq: first.seq + 100)
+        let (_, engine, _) = try store.reconstruct(point)
+        #expect(engine.seq == UInt64(point.seq))
+    }
+}

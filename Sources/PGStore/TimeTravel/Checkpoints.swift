@@ -44,7 +44,8 @@ enum Checkpoints {
 /// more than it: loading any checkpoint then reads at most about twice the
 /// state. Checkpoints draw on a budget of `bytesPerEvent` bytes for each event
 /// recorded (0: no budget): one that does not fit waits for a later boundary,
-/// so a history spends at most that on them, whatever the state's size.
+/// so a history spends at most that on them, whatever the state's size, plus
+/// the run's first checkpoint, which is written when due and paid back later.
 struct CheckpointPolicy {
     let every: UInt64
     let bytesPerEvent: Double
@@ -90,7 +91,10 @@ struct CheckpointPolicy {
         } else {
             bytes = StateCodec.encode(state)
         }
-        if bytesPerEvent > 0 && Double(bytes.count) > budget {
+        // The run's first checkpoint is written when due whatever the budget
+        // (which it then owes): without it a history shorter than the state's
+        // size in events would have none, and every point would replay from 0.
+        if bytesPerEvent > 0 && Double(bytes.count) > budget && base != nil {
             // Not affordable yet: try again once the budget has grown enough
             // (never at every boundary: capturing the state costs its size).
             notBefore = seq &+ UInt64(((Double(bytes.count) - budget) / bytesPerEvent).rounded(.up))

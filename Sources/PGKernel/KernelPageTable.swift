@@ -22,6 +22,7 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
     /// Every WARN the kernel hit: the event's sequence number, its site and condition.
     public private(set) var warnSites: [(seq: UInt64, site: String, condition: String)] = []
     public private(set) var seq: UInt64 = 0
+    public private(set) var lastTopLevelCall: UInt64 = 0
     public private(set) var isFreed = false
 
     private let helper: KernelHelper
@@ -77,6 +78,7 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
         let lines = try helper.step(step)
         for case .geometry(let g) in lines { geometry = g }
         _ = try apply(lines, to: Call(kind: .allocTables)) { _, _ in CallResult() }
+        model.setSeq(seq)
         if geometry == .unknown { throw .configurationRefused(ret: lastRet, version: tree.version) }
         if geometry.startLevel != model.geometry.startLevel || geometry.pgdBits != model.geometry.pgdBits {
             throw .stepRefused(step: "alloc", reason: "kernel \(tree.version) starts its walk at level \(geometry.startLevel) with "
@@ -89,6 +91,8 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
     /// Runs one call: the io-pgtable calls in the kernel, the IOMMU core calls
     /// through ``IommuCore`` over them, `tlb_sync` and `access` in pgstore's model.
     public func run(_ call: Call) throws(KernelError) -> CallResult {
+        // The model applies only what changes state; between calls its seq is the backend's.
+        defer { model.setSeq(seq) }
         switch call.kind {
         case .mapPages:
             return try kernelCall(call, "map 0x\(hex(call.iova)) 0x\(hex(call.paddr)) 0x\(hex(call.size)) \(call.count) \(call.prot.iommuBits)") {
@@ -280,6 +284,7 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
     func beginCall(_ call: Call) -> UInt64 {
         seq &+= 1
         if Sink.isEnabled { sink.record(Event(seq: seq, call: callStack.last ?? 0, payload: .callBegin(call))) }
+        if callStack.isEmpty { lastTopLevelCall = seq }
         callStack.append(seq)
         return seq
     }

@@ -74,6 +74,12 @@ struct KernelSourceRecordTests {
         #expect(compare.status == 0 && compare.stdout.contains("kernel 6.12.118"), "\(compare.stdout)\(compare.stderr)")
         let runs = try Binary.run(["runs", "--db", db])
         #expect(runs.stdout.contains("kernel 6.12.118"))
+        // The snapshot names the same point in both runs, and a kernel run's point restores into the engine.
+        #expect(try Self.query(db, "SELECT count(*) AS n, count(DISTINCT seq) AS points FROM snapshots") == "n,points\n2,1\n")
+        let restored = try Binary.run(["restore", "--db", db, "2:mapped", "--into", db])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try Self.query(db, "SELECT strategy, backend, parent_run, parent_seq = (SELECT seq FROM snapshots WHERE run = 1) AS at, status FROM runs WHERE id = 3")
+                == "strategy,backend,parent_run,at,status\neager,engine,2,1,complete\n")
     }
 
     @Test("refusals: --strategy, --continue, a missing tree, --defer-sync-pte without the member: exit 2, the file unchanged",

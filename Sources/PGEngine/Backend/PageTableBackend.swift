@@ -12,6 +12,10 @@ public protocol PageTableBackend: AnyObject {
     associatedtype StateSink: EventSink
 
     var sink: Sink { get set }
+    /// The last event's sequence number (what a snapshot or checkpoint names).
+    var seq: UInt64 { get }
+    /// The begin event of the last top-level call (what exposures name).
+    var lastTopLevelCall: UInt64 { get }
     /// The page tables, caches and TLB as the backend's events left them: the
     /// engine itself, or the kernel backend's model fed with the kernel's
     /// events. What checkpoints, dumps and stale findings read.

@@ -112,7 +112,7 @@ extension RunRecording {
                 }
                 if result.ret == 0 && (call.kind == .iommuMap || call.kind == .iommuMapSG) {
                     let stale = engine.staleEntries(iova: call.iova, size: result.value)
-                    if !stale.isEmpty { recorder.recordExposures(call: engine.lastTopLevelCall, entries: stale, engine: engine) }
+                    if !stale.isEmpty { recorder.recordExposures(call: backend.lastTopLevelCall, entries: stale, engine: engine) }
                 }
                 if failOnCallError, let problem = replayProblem(call, result) {
                     if lenient {
@@ -125,7 +125,7 @@ extension RunRecording {
                 }
             case .snapshot(let name, _):
                 try db.execute(sql: "INSERT INTO snapshots (run, name, seq, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [runID, name, Int64(engine.seq), RunInfo.now()])
+                               arguments: [runID, name, Int64(backend.seq), RunInfo.now()])
             case .gap(let cpu, let lost, let marker, let line):
                 recorder.recordGap(cpu: cpu, lost: lost, marker: marker, line: line)
             case .idle:

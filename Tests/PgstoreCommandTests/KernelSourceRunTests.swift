@@ -150,3 +150,29 @@ struct KernelSourceRunTests {
         #expect(r.stderr.contains(": BUG_ON(iova == 0x1000); the kernel would stop here"))
     }
 }
+
+/// `run --kernel-source DIR --format json`: the same document as the engine's, but for the strategy.
+@Suite("pgstore run --kernel-source --format json")
+struct KernelSourceRunJSONTests {
+    @Test("the kernel's JSON equals the engine's eager JSON except config.strategy",
+          .enabled(if: KernelSourceRunTests.enabled, KernelSourceRunTests.missing))
+    func sameDocument() throws {
+        let tree = try #require(KernelSourceRunTests.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
+        let file = try Binary.scratch().appendingPathComponent("core.pgs")
+        try KernelSourceRunTests.script.write(to: file, atomically: true, encoding: .utf8)
+        let engine = try Binary.run(["run", "--format", "json", file.path])
+        let kernel = try Binary.run(["run", "--format", "json", "--kernel-source", tree, file.path], environment: KernelSourceRunTests.cache)
+        #expect(engine.status == 0 && kernel.status == 0, "\(engine.stderr)\(kernel.stderr)")
+        var e = try #require(try JSONSerialization.jsonObject(with: Data(engine.stdout.utf8)) as? [String: Any])
+        var k = try #require(try JSONSerialization.jsonObject(with: Data(kernel.stdout.utf8)) as? [String: Any])
+        var ec = try #require(e["config"] as? [String: Any]), kc = try #require(k["config"] as? [String: Any])
+        #expect(ec["strategy"] as? String == "eager")
+        #expect(kc["strategy"] as? String == "kernel 6.12.118")
+        ec["strategy"] = nil
+        kc["strategy"] = nil
+        e["config"] = ec
+        k["config"] = kc
+        #expect(NSDictionary(dictionary: e).isEqual(to: k))
+        #expect((k["calls"] as? [Any])?.count == 11)
+    }
+}

@@ -69,7 +69,6 @@ struct RunCommand: ParsableCommand {
     /// The script's calls in the tree's own io-pgtable-arm.c; the same log as the engine's.
     func runKernel(_ tree: KernelTree, script parsed: Script, setup: ResolvedSetup) throws {
         if let strategy { throw PgstoreError("--strategy \(strategy): --kernel-source runs the tree's own code, which is its strategy") }
-        if format != .text { throw PgstoreError("--format \(format.rawValue): --kernel-source prints the text log only") }
         if let profile = options.kernelProfile {
             throw PgstoreError("--kernel-profile \(profile): --kernel-source runs the tree's own code; pgstore's model of it follows the tree's version (\(tree.version))")
         }
@@ -79,8 +78,13 @@ struct RunCommand: ParsableCommand {
             config.profile = tree.profile
             let run = try KernelTracedRun(tree: tree, config: config, deferSyncPTE: kernel.deferSyncPTE,
                                           environment: ProcessInfo.processInfo.environment)
-            stale = try RunText.write(script: parsed, run: run, strategy: run.kernel.strategyName,
-                                      deferSyncPTE: kernel.deferSyncPTE)
+            switch format {
+            case .text:
+                stale = try RunText.write(script: parsed, run: run, strategy: run.kernel.strategyName,
+                                          deferSyncPTE: kernel.deferSyncPTE)
+            case .json:
+                stale = try RunJSON.write(script: parsed, run: run, strategy: run.kernel.strategyName)
+            }
         } catch let error as KernelError {
             throw PgstoreError(error.description)
         }

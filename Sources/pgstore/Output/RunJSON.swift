@@ -46,27 +46,28 @@ enum RunJSON {
         var memory: String?
     }
 
-    static func write(script: Script, run: TracedRun) throws -> Int {
-        let e = run.engine
+    /// `strategy` names another backend (`kernel 6.12.118+defer_sync_pte`), as in the text log.
+    static func write<Run: TracedScriptRun>(script: Script, run: Run, strategy: String? = nil) throws -> Int {
+        let e = run.state
         var calls: [CallJSON] = [callJSON(run.traces[0], engine: e)]
         for statement in script.statements {
             if case .call(let call) = statement.command {
-                calls.append(callJSON(run.perform(call), engine: e))
+                calls.append(callJSON(try run.step(call), engine: e))
             }
         }
         let g = e.geometry
         let doc = Document(
             config: ConfigJSON(stage: g.stage.rawValue, granule: "\(g.granule)", ias: g.ias, oas: g.oas,
-                               coherentWalk: e.coherentWalk, lineSize: e.config.lineSize, strategy: e.strategy.rawValue,
+                               coherentWalk: e.coherentWalk, lineSize: e.config.lineSize, strategy: strategy ?? e.strategy.rawValue,
                                startLevel: g.startLevel, bitsPerLevel: g.bitsPerLevel, rootEntries: g.rootEntries,
                                pgsizeBitmap: hex(g.pgsizeBitmap),
-                               profile: e.config.profile == .mainline ? nil : e.config.profile.description),
+                               profile: e.config.profile == .mainline || strategy != nil ? nil : e.config.profile.description),
             calls: calls, tables: TablesJSON.tables(e), staleAtEnd: e.staleEntryCount())
         try JSONOutput.write(doc)
         return doc.staleAtEnd
     }
 
-    static func callJSON(_ trace: CallTrace, engine e: IOPageTable<EventLog>) -> CallJSON {
+    static func callJSON<S: EventSink>(_ trace: CallTrace, engine e: IOPageTable<S>) -> CallJSON {
         let c = trace.call
         var args: [String: String] = [:]
         switch c.kind {

@@ -26,18 +26,6 @@ struct KernelConformanceTests {
         var divergences: [String] = []
     }
 
-    static func topLevelCalls(_ events: [Event]) -> [[EventPayload]] {
-        var calls: [[EventPayload]] = []
-        var depth = 0
-        for e in events {
-            if depth == 0 { calls.append([]) }
-            calls[calls.count - 1].append(e.payload)
-            if case .callBegin = e.payload { depth += 1 }
-            if case .callEnd = e.payload { depth -= 1 }
-        }
-        return calls
-    }
-
     static func classify(engine: [EventPayload], kernel: [EventPayload]) -> Outcome {
         if engine == kernel { return .equal }
         guard case .callBegin(let call)? = engine.first, call.kind == .unmapPages else { return .unexpected }
@@ -64,7 +52,7 @@ struct KernelConformanceTests {
             _ = engine.run(call)
             _ = try kernel.run(call)
         }
-        let e = topLevelCalls(engine.sink.events), k = topLevelCalls(kernel.sink.events)
+        let e = KernelCheck.topLevelCalls(engine.sink.events), k = KernelCheck.topLevelCalls(kernel.sink.events)
         #expect(e.count == k.count, "\(output): calls")
         for (i, (want, got)) in zip(e, k).enumerated() {
             let outcome = classify(engine: want, kernel: got)

@@ -51,7 +51,7 @@ struct CheckKernelTests {
         #expect(engine.stdout.split(separator: "\n").first?.hasSuffix(" profile=6.12") == true)
     }
 
-    @Test("--workloads 0, a missing tree and an unknown profile are refused, exit 2")
+    @Test("--workloads 0, a missing tree, an unknown profile and --defer-sync-pte without the member are refused, exit 2")
     func refusals() throws {
         let dir = try Binary.scratch()
         let zero = try Binary.run(["check-kernel", "--kernel-source", dir.path, "--workloads", "0"])
@@ -61,6 +61,8 @@ struct CheckKernelTests {
         if let tree = KernelSourceRunTests.tree612 {
             let bad = try Binary.run(["check-kernel", "--kernel-source", tree, "--kernel-profile", "5.4"], environment: Self.cache)
             #expect(bad.status == 2 && bad.stderr.contains("unknown kernel profile"), "\(bad.stderr)")
+            let noMember = try Binary.run(["check-kernel", "--kernel-source", tree, "--defer-sync-pte"], environment: Self.cache)
+            #expect(noMember.status == 2 && noMember.stderr.contains("--defer-sync-pte: kernel 6.12.118 has no cfg.defer_sync_pte"), "\(noMember.stderr)")
         }
     }
 }

@@ -82,7 +82,7 @@ struct KernelSourceRecordTests {
                 == "strategy,backend,parent_run,at,status\neager,engine,2,1,complete\n")
     }
 
-    @Test("refusals: --strategy, --continue, a missing tree, --defer-sync-pte without the member: exit 2, the file unchanged",
+    @Test("refusals: --strategy, --continue, a missing tree, --defer-sync-pte without the member, --kernel-profile: exit 2, the file unchanged",
           .enabled(if: enabled, missing))
     func refusals() throws {
         let tree = try #require(Self.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
@@ -99,6 +99,7 @@ struct KernelSourceRecordTests {
             (["--strategy", "deferred"], "--strategy deferred: --kernel-source runs the tree's own code"),
             (["--continue", "1"], "--continue 1 goes on in the run's own backend"),
             (["--defer-sync-pte"], "has no cfg.defer_sync_pte"),
+            (["--kernel-profile", "6.12"], "--kernel-profile 6.12: --kernel-source runs the tree's own code"),
         ]
         for (flags, message) in cases {
             let r = try Binary.run(["record", "--db", db, "--kernel-source", tree] + flags + [file.path], environment: Self.cache)

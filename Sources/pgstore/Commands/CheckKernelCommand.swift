@@ -45,15 +45,9 @@ struct CheckKernelCommand: ParsableCommand {
 
     func run() throws {
         guard workloads > 0 else { throw PgstoreError("--workloads \(workloads): must be at least 1") }
-        let tree: KernelTree
+        let tree = try KernelOptions.checkedTree(kernelSource, deferSyncPTE: deferSyncPTE)
         let binary: HelperBuild.Binary
-        do {
-            tree = try KernelTree(path: kernelSource)
-            if deferSyncPTE && !tree.hasDeferSyncPTE {
-                throw KernelError.unsupported(feature: "cfg.defer_sync_pte in struct io_pgtable_cfg (the seed's patch is not applied)", version: tree.version)
-            }
-            binary = try HelperBuild(tree: tree).helper()
-        } catch let error as KernelError {
+        do { binary = try HelperBuild(tree: tree).helper() } catch {
             throw PgstoreError("--kernel-source \(kernelSource): \(error.description)")
         }
         let check = KernelCheck(binary: binary, deferSyncPTE: deferSyncPTE)

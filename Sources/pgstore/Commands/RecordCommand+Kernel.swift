@@ -14,10 +14,7 @@ extension RecordCommand {
     /// The run's configuration takes the tree's profile (6.12 for a 6.12
     /// tree), so its tables are read back with the kernel's geometry.
     func kernelBackend(setup: inout ResolvedSetup) throws -> ExternalBackend? {
-        guard let tree = try kernel.tree() else { return nil }
-        if let profile = options.kernelProfile {
-            throw PgstoreError("--kernel-profile \(profile): --kernel-source runs the tree's own code; pgstore's model of it follows the tree's version (\(tree.version))")
-        }
+        guard let tree = try kernel.tree(kernelProfile: options.kernelProfile) else { return nil }
         if let strategy {
             throw PgstoreError("--strategy \(strategy): --kernel-source runs the tree's own code, which is its strategy (--defer-sync-pte sets cfg.defer_sync_pte)")
         }

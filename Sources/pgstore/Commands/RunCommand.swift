@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
                 throw PgstoreError(error.description)
             }
         }
-        if let tree = try kernel.tree() {
+        if let tree = try kernel.tree(kernelProfile: options.kernelProfile) {
             return try runKernel(tree, script: parsed, setup: setup)
         }
         let run: TracedRun
@@ -69,9 +69,6 @@ struct RunCommand: ParsableCommand {
     /// The script's calls in the tree's own io-pgtable-arm.c; the same log as the engine's.
     func runKernel(_ tree: KernelTree, script parsed: Script, setup: ResolvedSetup) throws {
         if let strategy { throw PgstoreError("--strategy \(strategy): --kernel-source runs the tree's own code, which is its strategy") }
-        if let profile = options.kernelProfile {
-            throw PgstoreError("--kernel-profile \(profile): --kernel-source runs the tree's own code; pgstore's model of it follows the tree's version (\(tree.version))")
-        }
         let stale: Int
         do {
             var config = setup.config

@@ -15,13 +15,25 @@ struct KernelOptions: ParsableArguments {
     var deferSyncPTE = false
 
     /// The tree, checked before anything runs; nil for the engine.
-    func tree() throws -> KernelTree? {
+    /// `kernelProfile` is the `--kernel-profile` given beside it, which a
+    /// kernel run refuses: its model follows the tree's version.
+    func tree(kernelProfile: String? = nil) throws -> KernelTree? {
         guard let kernelSource else {
             if deferSyncPTE { throw PgstoreError("--defer-sync-pte: only with --kernel-source (the engine's strategies are deferred and deferred-fixed)") }
             return nil
         }
+        let tree = try Self.checkedTree(kernelSource, deferSyncPTE: deferSyncPTE)
+        if let kernelProfile {
+            throw PgstoreError("--kernel-profile \(kernelProfile): --kernel-source runs the tree's own code; pgstore's model of it follows the tree's version (\(tree.version))")
+        }
+        return tree
+    }
+
+    /// The tree at `path`, refused by name when it is not one or lacks
+    /// `cfg.defer_sync_pte` that `deferSyncPTE` asks for.
+    static func checkedTree(_ path: String, deferSyncPTE: Bool) throws -> KernelTree {
         let tree: KernelTree
-        do { tree = try KernelTree(path: kernelSource) } catch { throw PgstoreError("--kernel-source \(kernelSource): \(error.description)") }
+        do { tree = try KernelTree(path: path) } catch { throw PgstoreError("--kernel-source \(path): \(error.description)") }
         if deferSyncPTE && !tree.hasDeferSyncPTE {
             throw PgstoreError("--defer-sync-pte: \(KernelError.unsupported(feature: "cfg.defer_sync_pte in struct io_pgtable_cfg (the seed's patch is not applied to \(tree.directory.path))", version: tree.version).description)")
         }

@@ -13,7 +13,10 @@ import Testing
 struct KernelPatchedTreeTests {
     static let environment = ProcessInfo.processInfo.environment
     static var patchFile: String? { environment["PGSTORE_SEED_PATCH"].flatMap { $0.isEmpty ? nil : $0 } }
-    static var enabled: Bool { (patchFile != nil && KernelSourceRunTests.tree612 != nil) || environment["CI"] == "true" }
+    /// Needs the patch, which no registry ships: without it the test is not
+    /// run, also under CI=true (a clone with nothing beside it). `.ci/run`
+    /// checks the suite passed whenever it found the patch beside the clone.
+    static var enabled: Bool { patchFile != nil && (KernelSourceRunTests.tree612 != nil || environment["CI"] == "true") }
     static let missing: Comment = "set PGSTORE_SEED_PATCH to a file with the seed's v1 patch and PGSTORE_KERNEL_SOURCE to a 6.12 tree"
 
     /// The tree's files the helper builds from, copied, with the patch's
@@ -61,7 +64,7 @@ struct KernelPatchedTreeTests {
           .enabled(if: enabled, missing))
     func staleThroughThePatch() throws {
         let tree = try #require(KernelSourceRunTests.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
-        let patch = try #require(Self.patchFile, "CI=true but PGSTORE_SEED_PATCH is not set")
+        let patch = try #require(Self.patchFile)
         let patched = try Self.patchedTree(tree, patch: patch).path
         let dir = try Binary.scratch()
         let cases = [("h9", "config stage=1 granule=4k ias=44 oas=48\niommu_map 0x800000000 0x1000000000 0xa00000000 rw\n", 32),

@@ -93,19 +93,21 @@ int main(int argc, char **argv)
 	}
 	check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;", 0, 0, 0), db, "pragma");
 	sqlite3_stmt *st[7] = {
-		prepare(db, "INSERT INTO calls (run,seq,end_seq,parent,depth,kind,iova,paddr,size,count,prot,ret,value,source_line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+		prepare(db, "INSERT INTO calls (id,end_seq,parent,depth,kind,iova,paddr,size,count,prot,ret,value,source_line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
 		prepare(db, "INSERT INTO sg_segments (run,call,position,paddr,length) VALUES (?,?,?,?,?)"),
-		prepare(db, "INSERT INTO writes (run,seq,call,tbl,idx,level,iova,old,new) VALUES (?,?,?,?,?,?,?,?,?)"),
-		prepare(db, "INSERT INTO cleans (run,seq,call,tbl,idx,count,first_line,lines,already_clean,reason) VALUES (?,?,?,?,?,?,?,?,?,?)"),
-		prepare(db, "INSERT INTO tlb_ops (run,seq,call,op,iova,size,granule) VALUES (?,?,?,?,?,?,?)"),
-		prepare(db, "INSERT INTO table_allocs (run,seq,call,tbl,pa,bytes,alloc_bytes,level,parent,parent_index,iova_base) VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
-		prepare(db, "INSERT INTO table_frees (run,seq,call,tbl) VALUES (?,?,?,?)"),
+		prepare(db, "INSERT INTO writes (id,call,tbl,idx,level,iova,old,new) VALUES (?,?,?,?,?,?,?,?)"),
+		prepare(db, "INSERT INTO cleans (id,call,tbl,idx,count,first_line,lines,already_clean,reason) VALUES (?,?,?,?,?,?,?,?,?)"),
+		prepare(db, "INSERT INTO tlb_ops (id,call,op,iova,size,granule) VALUES (?,?,?,?,?,?)"),
+		prepare(db, "INSERT INTO table_allocs (id,call,tbl,pa,bytes,alloc_bytes,level,parent,parent_index,iova_base) VALUES (?,?,?,?,?,?,?,?,?,?)"),
+		prepare(db, "INSERT INTO table_frees (id,call,tbl) VALUES (?,?,?)"),
 	};
 	check(sqlite3_exec(db, "INSERT INTO runs (id,strategy,stage,granule,ias,oas,coherent_walk,line_size,no_warn,non_secure,source_kind,source,source_sha256,pgstore_version,started_at,status) VALUES (1,'eager',1,4096,48,48,0,64,0,0,'generator','bench','0','c','now','running')", 0, 0, 0), db, "run");
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	check(sqlite3_exec(db, "BEGIN", 0, 0, 0), db, "begin");
+	/* Event tables are keyed by (run << 40) | seq (migrations/0010); run 1. */
+	const int64_t key = (int64_t)1 << 40;
 	int64_t seq = 0, in_batch = 0;
 	for (int64_t n = 0; n < total; n++) {
 		/* Interleave: pick the table furthest behind its share. */
@@ -124,13 +126,13 @@ int main(int argc, char **argv)
 		seq++;
 		int64_t iova = 0x100000000LL + d * 4096, pa = 0x80000000LL + ((d * 2654435761LL) & 0xfffff) * 4096;
 		switch (k) {
-		case 0: { int64_t v[] = {1, seq, seq + 3, 0, 1, 1, iova, pa, 4096, 1, 3, 0, 4096, 0}; run(db, st[0], v, 14); break; }
+		case 0: { int64_t v[] = {key + seq, seq + 3, 0, 1, 1, iova, pa, 4096, 1, 3, 0, 4096, 0}; run(db, st[0], v, 13); break; }
 		case 1: { int64_t v[] = {1, 1, d, pa, 4096}; run(db, st[1], v, 5); break; }
-		case 2: { int64_t v[] = {1, seq, seq - 1, 3 + d / 512, d % 512, 3, iova, 0, pa | 0xe43}; run(db, st[2], v, 9); break; }
-		case 3: { int64_t v[] = {1, seq, seq - 2, 3 + d / 512, d % 512, 1, (d % 512) / 8, 1, 0, 0}; run(db, st[3], v, 10); break; }
-		case 4: { int64_t v[] = {1, seq, seq - 1, 2, iova, 4096, 4096}; run(db, st[4], v, 7); break; }
-		case 5: { int64_t v[] = {1, seq, seq - 1, d, 0x40000000LL + d * 4096, 4096, 4096, 3, 2, d % 512, iova}; run(db, st[5], v, 11); break; }
-		case 6: { int64_t v[] = {1, seq, seq - 1, d}; run(db, st[6], v, 4); break; }
+		case 2: { int64_t v[] = {key + seq, seq - 1, 3 + d / 512, d % 512, 3, iova, 0, pa | 0xe43}; run(db, st[2], v, 8); break; }
+		case 3: { int64_t v[] = {key + seq, seq - 2, 3 + d / 512, d % 512, 1, (d % 512) / 8, 1, 0, 0}; run(db, st[3], v, 9); break; }
+		case 4: { int64_t v[] = {key + seq, seq - 1, 2, iova, 4096, 4096}; run(db, st[4], v, 6); break; }
+		case 5: { int64_t v[] = {key + seq, seq - 1, d, 0x40000000LL + d * 4096, 4096, 4096, 3, 2, d % 512, iova}; run(db, st[5], v, 10); break; }
+		case 6: { int64_t v[] = {key + seq, seq - 1, d}; run(db, st[6], v, 3); break; }
 		}
 		if (++in_batch >= batch) {
 			check(sqlite3_exec(db, "COMMIT; BEGIN", 0, 0, 0), db, "commit");

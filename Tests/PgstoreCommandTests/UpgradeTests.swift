@@ -40,13 +40,17 @@ struct UpgradeTests {
 
         let migrate = try Binary.run(["migrate", old])
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.contains("schema version 9") && migrate.stdout.contains("upgraded from schema version 6"), "\(migrate.stdout)")
+        #expect(migrate.stdout.contains("schema version 10") && migrate.stdout.contains("upgraded from schema version 6"), "\(migrate.stdout)")
 
         let fresh = try Self.fresh(in: dir)
         for command in [["compare", "--format", "csv"], ["stats", "1", "--format", "csv"], ["stats", "3", "--format", "csv"],
                         ["stale", "--format", "csv"], ["dump", "4:later"], ["diff", "1:latest", "4:later"],
                         ["query", "--format", "csv", "SELECT run, strategy, clean_calls, lines_cleaned, lines_per_mapped_page FROM strategy_summary"],
                         ["query", "--format", "csv", "SELECT * FROM run_totals ORDER BY run"],
+                        // Version 10 rekeyed the event tables: the rows and their run and seq carry over.
+                        ["query", "--format", "csv", "SELECT id, run, seq, call, tbl, idx, level, iova, old, new FROM writes ORDER BY id"],
+                        ["query", "--format", "csv", "SELECT run, seq, end_seq, parent, depth, kind, ret, value FROM calls ORDER BY run, seq"],
+                        ["query", "--format", "csv", "SELECT run, seq, tbl, first_line, lines, reason FROM cleans ORDER BY id"],
                         ["query", "--format", "csv", "SELECT id, strategy, backend, kernel_version, defer_sync_pte, kernel_profile FROM runs ORDER BY id"],
                         ["query", "--format", "csv", "SELECT run, count(*), sum(cleans) FROM line_totals GROUP BY run"],
                         ["runs", "--segments", "--format", "json"]] {
@@ -75,7 +79,7 @@ struct UpgradeTests {
         try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: old)
         let r = try Binary.run(["record", "--db", old, "--generate", "sg:pages=16"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("upgraded from schema version 6 to 9 before recording"), "\(r.stderr)")
+        #expect(r.stderr.contains("upgraded from schema version 6 to 10 before recording"), "\(r.stderr)")
         let runs = try RecordCommandTests.runsJSON(old)
         #expect(runs.count == 5)
     }

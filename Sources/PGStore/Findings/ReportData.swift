@@ -63,7 +63,7 @@ extension HistoryStore {
                 // counts as clean_lines grouped by line, without reading the events.
                 let rows = try Row.fetchCursor(db, sql: "SELECT tbl, line, cleans AS times FROM line_totals WHERE run = ?", arguments: [id])
                 while let r = try rows.next() { perTable[r["tbl"], default: []].append((r["line"], r["times"])) }
-                let allocs = try Row.fetchAll(db, sql: "SELECT tbl, level, iova_base, bytes FROM table_allocs WHERE run = ?", arguments: [id])
+                let allocs = try Row.fetchAll(db, sql: "SELECT tbl, level, iova_base, bytes FROM table_allocs WHERE \(EventKey.idsOfRun1)", arguments: [id])
                 var meta: [Int64: (Int, UInt64, Int64)] = [:]
                 for a in allocs { meta[a["tbl"]] = (a["level"], UInt64(bitPattern: a["iova_base"] as Int64), a["bytes"]) }
                 let ranked = perTable.map { ($0.key, $0.value, $0.value.reduce(Int64(0)) { $0 + $1.1 }) }
@@ -126,11 +126,11 @@ extension HistoryStore {
             return timeline
         }
         var writes = [Int64](repeating: 0, count: Int(buckets) + 1), lines = [Int64](repeating: 0, count: Int(buckets) + 1)
-        for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, count(*) AS n FROM writes WHERE run = ?1 GROUP BY b",
+        for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, count(*) AS n FROM writes WHERE \(EventKey.idsOfRun1) GROUP BY b",
                                   arguments: [id, buckets, span]) {
             writes[min(Int(buckets), r["b"])] += r["n"]
         }
-        for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, sum(lines) AS n FROM cleans WHERE run = ?1 AND reason = 0 GROUP BY b",
+        for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, sum(lines) AS n FROM cleans WHERE \(EventKey.idsOfRun1) AND reason = 0 GROUP BY b",
                                   arguments: [id, buckets, span]) {
             lines[min(Int(buckets), r["b"])] += r["n"]
         }

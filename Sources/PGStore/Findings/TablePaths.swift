@@ -4,7 +4,7 @@ extension HistoryStore {
     /// Paths from the root of every table a run allocated (`L0/3/L1/...`), by table id.
     public func tablePaths(run: Int64) throws(StoreError) -> [Int64: String] {
         let rows = try read { db in
-            try Row.fetchAll(db, sql: "SELECT tbl, level, parent, parent_index FROM table_allocs WHERE run = ? ORDER BY tbl", arguments: [run])
+            try Row.fetchAll(db, sql: "SELECT tbl, level, parent, parent_index FROM table_allocs WHERE \(EventKey.idsOfRun1) ORDER BY tbl", arguments: [run])
         }
         var paths: [Int64: String] = [:]
         for r in rows {

@@ -62,6 +62,8 @@ public final class Recorder: EventSink {
     var stopRequest: () -> String? = { nil }
     /// Called once a stop has been committed inside a call (it may end the process).
     var onStopInsideCall: (String) -> Void = { _ in }
+    /// Told at each safe point inside a core call (the recording's mid-call checkpoints).
+    var onSafePoint: (() -> Void)?
     /// Why the recording stopped; from then on no event is written.
     var stopped: String?
     var onProgress: (RecordingProgress) -> Void = { _ in }
@@ -97,15 +99,15 @@ public final class Recorder: EventSink {
             let marks = Array(repeating: "?", count: columns.count).joined(separator: ",")
             return try db.makeStatement(sql: "INSERT INTO \(table) (\(columns.joined(separator: ","))) VALUES (\(marks))")
         }
-        insertCall = try prepare("calls", ["run", "seq", "end_seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "ret", "value", "source_line"])
+        insertCall = try prepare("calls", ["id", "end_seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "ret", "value", "source_line"])
         insertSegment = try prepare("sg_segments", ["run", "call", "position", "paddr", "length"])
-        insertWrite = try prepare("writes", ["run", "seq", "call", "tbl", "idx", "level", "iova", "old", "new"])
-        insertClean = try prepare("cleans", ["run", "seq", "call", "tbl", "idx", "count", "first_line", "lines", "already_clean", "reason"])
-        insertTLB = try prepare("tlb_ops", ["run", "seq", "call", "op", "iova", "size", "granule"])
-        insertAlloc = try prepare("table_allocs", ["run", "seq", "call", "tbl", "pa", "bytes", "alloc_bytes", "level", "parent", "parent_index", "iova_base"])
-        insertFree = try prepare("table_frees", ["run", "seq", "call", "tbl"])
-        insertAccess = try prepare("accesses", ["run", "seq", "call", "iova", "is_write", "outcome", "pa", "tlb_hit", "stale_read", "stale_tlb", "stale_tbl", "stale_idx", "stale_cpu", "stale_memory"])
-        insertWarning = try prepare("warnings", ["run", "seq", "call", "code"])
+        insertWrite = try prepare("writes", ["id", "call", "tbl", "idx", "level", "iova", "old", "new"])
+        insertClean = try prepare("cleans", ["id", "call", "tbl", "idx", "count", "first_line", "lines", "already_clean", "reason"])
+        insertTLB = try prepare("tlb_ops", ["id", "call", "op", "iova", "size", "granule"])
+        insertAlloc = try prepare("table_allocs", ["id", "call", "tbl", "pa", "bytes", "alloc_bytes", "level", "parent", "parent_index", "iova_base"])
+        insertFree = try prepare("table_frees", ["id", "call", "tbl"])
+        insertAccess = try prepare("accesses", ["id", "call", "iova", "is_write", "outcome", "pa", "tlb_hit", "stale_read", "stale_tlb", "stale_tbl", "stale_idx", "stale_cpu", "stale_memory"])
+        insertWarning = try prepare("warnings", ["id", "call", "code"])
         insertExposure = try prepare("exposures", ["run", "call", "tbl", "idx", "level", "iova", "cpu", "memory"])
         insertUnfinished = try prepare("unfinished_calls", ["run", "seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "source_line"])
         deleteUnfinished = try db.makeStatement(sql: "DELETE FROM unfinished_calls WHERE run = ? AND seq = ?")
@@ -138,6 +140,9 @@ public final class Recorder: EventSink {
         step(statement, count, (a, b, c, d, e, f, g, h, i, j, k, l, m, n))
     }
 
+    /// The event tables' key of event `seq` of this run.
+    @inline(__always)
+    private func key(_ seq: Int64) -> Int64 { EventKey.id(run: run, seq: seq) }
     @inline(__always)
     private func i(_ v: UInt64) -> Int64 { Int64(bitPattern: v) }
     @inline(__always)
@@ -148,6 +153,9 @@ public final class Recorder: EventSink {
         events += 1
         eventsSinceCommit += 1
         let seq = Int64(bitPattern: event.seq), call = Int64(bitPattern: event.call)
+        if seq > EventKey.maxSeq {
+            failure = failure ?? "run \(run) reached \(EventKey.maxSeq) events, the most one run can hold"
+        }
         switch event.payload {
         case .callBegin(let c):
             open.append(OpenCall(seq: seq, call: c, parent: call, depth: open.count))
@@ -169,8 +177,8 @@ public final class Recorder: EventSink {
             let c = o.call
             if o.listed { step(deleteUnfinished, run, o.seq, 0, count: 2) }
             if pendingList?.call == o.seq { writeList(through: .max) }
-            step(insertCall, run, o.seq, seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
-                 i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0, count: 14)
+            step(insertCall, key(o.seq), seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
+                 i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0, count: 13)
             if o.depth == 0 {
                 topLevelCalls += 1
                 if result.ret == 0 && (c.kind == .mapPages || c.kind == .iommuMap || c.kind == .iommuMapSG) {
@@ -180,7 +188,7 @@ public final class Recorder: EventSink {
         case .write(let table, let index, let level, let iova, let old, let new):
             if iova > frontier { frontier = iova }
             totals.descriptorWrites += 1
-            step(insertWrite, run, seq, call, i(table), i(index), i(level), i(iova), i(old), i(new), count: 9)
+            step(insertWrite, key(seq), call, i(table), i(index), i(level), i(iova), i(old), i(new), count: 8)
         case .clean(let table, let index, let count, let firstLine, let lines, let alreadyClean, let reason):
             if reason == .descriptors {
                 linesCleaned += Int64(lines)
@@ -190,30 +198,30 @@ public final class Recorder: EventSink {
                     totals.lineCleans[RunTotals.Line(table: i(table), line: i(l)), default: 0] += 1
                 }
             }
-            step(insertClean, run, seq, call, i(table), i(index), i(count), i(firstLine), i(lines), i(alreadyClean), Int64(reason.rawValue), count: 10)
+            step(insertClean, key(seq), call, i(table), i(index), i(count), i(firstLine), i(lines), i(alreadyClean), Int64(reason.rawValue), count: 9)
         case .invalidate(let kind, let iova, let size, let granule):
             switch kind {
             case .all: totals.flushAll += 1
             case .walk: totals.flushWalk += 1
             case .leaf: totals.invRange += 1
             }
-            step(insertTLB, run, seq, call, i(kind.tlbOpCode), i(iova), i(size), i(granule), count: 7)
+            step(insertTLB, key(seq), call, i(kind.tlbOpCode), i(iova), i(size), i(granule), count: 6)
         case .addPage(let iova, let granule):
             totals.addPage += 1
-            step(insertTLB, run, seq, call, 3, i(iova), i(granule), i(granule), count: 7)
+            step(insertTLB, key(seq), call, 3, i(iova), i(granule), i(granule), count: 6)
         case .tableAlloc(let t):
-            step(insertAlloc, run, seq, call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
-                 i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase), count: 11)
+            step(insertAlloc, key(seq), call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
+                 i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase), count: 10)
         case .tableFree(let table):
-            step(insertFree, run, seq, call, i(table), count: 4)
+            step(insertFree, key(seq), call, i(table), count: 3)
         case .access(let a):
             if a.staleRead || a.staleTLB { staleFindings += 1 }
             if a.staleRead { totals.staleReads += 1 }
             if a.staleTLB { totals.staleTLBHits += 1 }
-            step(insertAccess, run, seq, call, i(a.iova), a.write ? 1 : 0, Int64(a.outcome.rawValue), i(a.pa), a.tlbHit ? 1 : 0,
-                 a.staleRead ? 1 : 0, a.staleTLB ? 1 : 0, i(a.staleTable), i(a.staleIndex), i(a.staleCPUValue), i(a.staleMemoryValue), count: 14)
+            step(insertAccess, key(seq), call, i(a.iova), a.write ? 1 : 0, Int64(a.outcome.rawValue), i(a.pa), a.tlbHit ? 1 : 0,
+                 a.staleRead ? 1 : 0, a.staleTLB ? 1 : 0, i(a.staleTable), i(a.staleIndex), i(a.staleCPUValue), i(a.staleMemoryValue), count: 13)
         case .warn(let w):
-            step(insertWarning, run, seq, call, Int64(w.rawValue), count: 4)
+            step(insertWarning, key(seq), call, Int64(w.rawValue), count: 3)
         }
         if eventsSinceCommit >= batchSize { commitInsideCall() }
         countdown -= 1
@@ -221,6 +229,16 @@ public final class Recorder: EventSink {
             countdown = Recorder.pollEvery
             poll()
         }
+    }
+
+    public func safePoint() {
+        guard stopped == nil, failure == nil, let onSafePoint else { return }
+        onSafePoint()
+    }
+
+    /// The calls in progress, outermost first, as a checkpoint lists them.
+    var openCalls: [EngineState.OpenCall] {
+        open.map { EngineState.OpenCall(seq: UInt64($0.seq), kind: $0.call.kind) }
     }
 
     /// Stale descriptors found when a core map returned (the exposure point of call `call`).

@@ -173,6 +173,10 @@ public struct RunRecording {
                                  kernel == nil ? "engine" : "kernel", kernel?.version, kernel?.source, kernel?.sha256, kernel?.deferSyncPTE,
                                  config.profile == .mainline ? nil : config.profile.rawValue])
             runID = db.lastInsertedRowID
+            // The event tables' key holds the run id above the seq (EventKey).
+            if runID > EventKey.maxRun {
+                throw StoreError(.invalid, path: "", "the file holds \(EventKey.maxRun) runs, the most it can")
+            }
         }
         let segment = (try Int64.fetchOne(db, sql: "SELECT max(segment) FROM run_segments WHERE run = ?", arguments: [runID]) ?? 0) + 1
         try db.execute(sql: """

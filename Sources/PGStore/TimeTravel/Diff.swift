@@ -79,18 +79,19 @@ extension HistoryStore {
             let lo = min(a.seq, b.seq), hi = max(a.seq, b.seq)
             let touched = try read { db -> (Set<Int>, Int64, Int64, [String: Int64]) in
                 var t = Set<Int>()
-                for sql in ["SELECT DISTINCT tbl FROM writes WHERE run = ? AND seq > ? AND seq <= ?",
-                            "SELECT tbl FROM table_allocs WHERE run = ? AND seq > ? AND seq <= ?",
-                            "SELECT tbl FROM table_frees WHERE run = ? AND seq > ? AND seq <= ?"] {
-                    t.formUnion(try Int.fetchAll(db, sql: sql, arguments: [a.run, lo, hi]))
+                let (from, to) = EventKey.range(run: a.run, after: lo, through: hi)
+                for sql in ["SELECT DISTINCT tbl FROM writes WHERE id > ? AND id <= ?",
+                            "SELECT tbl FROM table_allocs WHERE id > ? AND id <= ?",
+                            "SELECT tbl FROM table_frees WHERE id > ? AND id <= ?"] {
+                    t.formUnion(try Int.fetchAll(db, sql: sql, arguments: [from, to]))
                 }
-                let c = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(lines), 0) AS l FROM cleans WHERE run = ? AND seq > ? AND seq <= ? AND reason = 0",
-                                         arguments: [a.run, lo, hi])!
+                let c = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(lines), 0) AS l FROM cleans WHERE id > ? AND id <= ? AND reason = 0",
+                                         arguments: [from, to])!
                 var inv: [String: Int64] = [:]
                 for row in try Row.fetchAll(db, sql: """
                     SELECT k.name AS name, count(t.op) AS n FROM tlb_op_kinds k
-                    LEFT JOIN tlb_ops t ON t.op = k.code AND t.run = ? AND t.seq > ? AND t.seq <= ? GROUP BY k.code
-                    """, arguments: [a.run, lo, hi]) {
+                    LEFT JOIN tlb_ops t ON t.op = k.code AND t.id > ? AND t.id <= ? GROUP BY k.code
+                    """, arguments: [from, to]) {
                     inv[row["name"]] = row["n"]
                 }
                 return (t, c["n"], c["l"], inv)

@@ -56,11 +56,19 @@ extension HistoryStore {
     /// The last event of a run.
     public func lastSeq(of run: Int64) throws(StoreError) -> Int64 {
         try read { db in
+            let lo = EventKey.id(run: run, seq: 0), hi = EventKey.id(run: run, seq: EventKey.maxSeq)
             var last: Int64 = 0
-            for table in ["writes", "cleans", "tlb_ops", "table_allocs", "table_frees", "accesses", "warnings", "unfinished_calls"] {
-                last = max(last, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM \(table) WHERE run = ?", arguments: [run]) ?? 0)
+            for table in ["writes", "cleans", "tlb_ops", "table_allocs", "table_frees", "accesses", "warnings"] {
+                let key = try Int64.fetchOne(db, sql: "SELECT max(id) FROM \(table) WHERE id BETWEEN ? AND ?", arguments: [lo, hi]) ?? lo
+                last = max(last, key - lo)
             }
-            last = max(last, try Int64.fetchOne(db, sql: "SELECT max(end_seq) FROM calls WHERE run = ?", arguments: [run]) ?? 0)
+            last = max(last, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM unfinished_calls WHERE run = ?", arguments: [run]) ?? 0)
+            // Top-level calls do not overlap: a call that ends after the last
+            // top-level end began after it (inside a call left unfinished).
+            let topEnd = try Int64.fetchOne(db, sql: "SELECT max(end_seq) FROM calls WHERE run = ? AND depth = 0", arguments: [run]) ?? 0
+            let innerEnd = try Int64.fetchOne(db, sql: "SELECT max(end_seq) FROM calls WHERE id > ? AND id <= ?",
+                                              arguments: [EventKey.id(run: run, seq: topEnd), hi]) ?? 0
+            last = max(last, topEnd, innerEnd)
             last = max(last, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM checkpoints WHERE run = ?", arguments: [run]) ?? 0)
             return last
         }

@@ -24,6 +24,13 @@ public protocol IommuCoreBackend: PageTableBackend {
     /// Starts and ends the collection of leaf cleans of a batched `map_sg`.
     func coreBeginBatch()
     func coreFlushBatch()
+    /// Between two io-pgtable calls of a core map: where a recording may
+    /// checkpoint the middle of a long call (``EventSink/safePoint()``).
+    func coreSafePoint()
+}
+
+extension IommuCoreBackend {
+    public func coreSafePoint() {}
 }
 
 extension IOPageTable: IommuCoreBackend {
@@ -40,4 +47,5 @@ extension IOPageTable: IommuCoreBackend {
     public func coreIotlbSync(_ gather: inout Gather) { applyGather(&gather) }
     public func coreBeginBatch() { beginBatch() }
     public func coreFlushBatch() { flushBatch() }
+    public func coreSafePoint() { sink.safePoint() }
 }

@@ -40,6 +40,7 @@ public struct IommuCore<Backend: IommuCoreBackend> {
             if ret != 0 { break }
             iova &+= r.value
             paddr &+= r.value
+            ops.coreSafePoint()
         }
         if ret != 0 {
             ops.coreFlushBatch()

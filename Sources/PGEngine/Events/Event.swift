@@ -121,6 +121,14 @@ public struct Event: Sendable, Hashable {
 public protocol EventSink {
     static var isEnabled: Bool { get }
     mutating func record(_ event: Event)
+    /// The engine is inside a core call (`iommu_map`, `map_sg`) between two of
+    /// its io-pgtable calls: every event so far is applied and no io-pgtable
+    /// call is half done, so the state is one a recorder may checkpoint.
+    mutating func safePoint()
+}
+
+extension EventSink {
+    @inline(__always) public mutating func safePoint() {}
 }
 
 /// Discards everything, at no cost.

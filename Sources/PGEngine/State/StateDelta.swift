@@ -56,19 +56,28 @@ extension StateCodec {
 
     /// The state a delta describes, given the state of its base checkpoint.
     public static func applyDelta(_ bytes: [UInt8], to base: EngineState) throws(DecodeError) -> EngineState {
+        var s = base
+        try applyDelta(bytes, into: &s)
+        return s
+    }
+
+    /// Applies a delta to the state of its base checkpoint in place: a chain of
+    /// deltas over a large state then costs the deltas' size, not a copy of
+    /// the state each. On a thrown error `s` is left partly changed.
+    public static func applyDelta(_ bytes: [UInt8], into s: inout EngineState) throws(DecodeError) {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic, try r.byte() == deltaVersion else { throw DecodeError(description: "not a checkpoint delta") }
-        var s = base
+        let baseSeq = s.seq, baseTables = s.tables.count
         s.seq = try r.varint()
-        guard try r.varint() == base.seq else { throw DecodeError(description: "a checkpoint delta applied to the wrong base") }
+        guard try r.varint() == baseSeq else { throw DecodeError(description: "a checkpoint delta applied to the wrong base") }
         let count = try r.count()
-        guard count >= base.tables.count else { throw DecodeError(description: "a checkpoint delta with fewer tables than its base") }
+        guard count >= baseTables else { throw DecodeError(description: "a checkpoint delta with fewer tables than its base") }
         for _ in 0..<(try r.count()) {
             let id = try r.count()
-            guard id < base.tables.count else { throw DecodeError(description: "a checkpoint delta names table \(id) beyond its base") }
+            guard id < baseTables else { throw DecodeError(description: "a checkpoint delta names table \(id) beyond its base") }
             s.tables[id] = try readTable(id: id, &r)
         }
-        for id in base.tables.count..<count { s.tables.append(try readTable(id: id, &r)) }
+        for id in baseTables..<count { s.tables.append(try readTable(id: id, &r)) }
         try readAllocator(&r, into: &s)
         func differences(_ words: inout [UInt64]) throws(DecodeError) {
             let n = try r.count()
@@ -84,6 +93,5 @@ extension StateCodec {
             s.dirty = []
         }
         try readTail(&r, into: &s)
-        return s
     }
 }

@@ -75,10 +75,19 @@ extension RunRecording {
         var checkpoints = CheckpointPolicy(every: UInt64(checkpointEvery), bytesPerEvent: checkpointBytesPerEvent,
                                            start: engine.seq, initial: written)
         /// Writes a checkpoint now if one is due (Checkpoints.swift: whole states and deltas).
-        func checkpointIfDue() throws {
-            guard let (seq, bytes) = checkpoints.due(engine) else { return }
+        func checkpointIfDue(openCalls: [EngineState.OpenCall] = []) throws {
+            guard let (seq, bytes) = checkpoints.due(engine, openCalls: openCalls) else { return }
             try Checkpoints.write(encoded: bytes, seq: seq, run: runID, db: db)
         }
+        // Inside one long call (a map_sg of millions of pages) checkpoints
+        // come at the core's safe points, so a point in its middle replays
+        // from a checkpoint near it rather than from the call's start.
+        recorder.onSafePoint = { [unowned recorder] in
+            do { try checkpointIfDue(openCalls: recorder.openCalls) } catch {
+                recorder.failure = recorder.failure ?? "writing a checkpoint: \(error)"
+            }
+        }
+        defer { recorder.onSafePoint = nil }
         let granule = config.granule.bytes
         var workDone: Int64 = 0
         // The recorder asks for a stop before the first step and after each

@@ -28,7 +28,7 @@ enum Checkpoints {
                 throw StoreError(.invalid, path: "", "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
             }
             var state = try StateCodec.decode(full)
-            for delta in chain.reversed() { state = try StateCodec.applyDelta(delta, to: state) }
+            for delta in chain.reversed() { try StateCodec.applyDelta(delta, into: &state) }
             return state
         } catch let error as StateCodec.DecodeError {
             throw StoreError(.invalid, path: "", "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
@@ -38,7 +38,8 @@ enum Checkpoints {
 
 /// When a recording writes a checkpoint, and which kind.
 ///
-/// Every `every` events (at the next boundary between top-level calls) it
+/// Every `every` events (at the next boundary between top-level calls, or
+/// the next safe point inside a long core call: ``EventSink/safePoint()``) it
 /// writes the state's differences from the previous checkpoint, and the whole
 /// state instead once the deltas since the last whole one would add up to
 /// more than it: loading any checkpoint then reads at most about twice the
@@ -72,14 +73,15 @@ struct CheckpointPolicy {
     }
 
     /// The checkpoint to write now, if one is due: its seq and bytes.
-    mutating func due<S>(_ engine: IOPageTable<S>) -> (UInt64, [UInt8])? {
+    /// `openCalls`: the calls in progress, for a checkpoint inside one.
+    mutating func due<S>(_ engine: IOPageTable<S>, openCalls: [EngineState.OpenCall] = []) -> (UInt64, [UInt8])? {
         let seq = engine.seq
         guard seq &- last >= every, seq >= notBefore else { return nil }
         if bytesPerEvent > 0 {
             budget += Double(seq &- budgetSeq) * bytesPerEvent
             budgetSeq = seq
         }
-        let state = engine.captureState()
+        let state = engine.captureState(openCalls: openCalls)
         var bytes: [UInt8]
         var whole = base == nil
         if let base {

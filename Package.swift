@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The recorder and the engine run once per event: in release builds they skip
+// the run-time exclusivity checks, which cost about 6% of a recording
+// (perf, docs/PERFORMANCE.md). Debug builds and the tests keep them.
+let releaseSpeed: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "pgstore",
     platforms: [.macOS(.v13)],
@@ -18,7 +23,7 @@ let package = Package(
     targets: [
         // The engine: the Arm LPAE IO page table, its cache and TLB, the sync
         // strategies and the workload script. Pure Swift; imports nothing of ours.
-        .target(name: "PGEngine"),
+        .target(name: "PGEngine", swiftSettings: releaseSpeed),
         // The store: the SQLite history (schema from migrations/, recorder,
         // reconstruction, findings). Depends on the engine.
         .target(
@@ -28,6 +33,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: releaseSpeed,
             plugins: ["EmbedFiles"]
         ),
         // The kernel-source backend: builds a helper from a kernel tree's

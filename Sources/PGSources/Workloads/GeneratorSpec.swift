@@ -1,3 +1,5 @@
+import PGEngine
+
 /// A `--generate` spec: `sg:pages=N[,pa=contiguous|random][,seed=S]`,
 /// `churn:ops=N[,seed=S]` or `dmabench:loops=N[,size=S]`.
 public enum GeneratorSpec: Sendable, Hashable, CustomStringConvertible {

@@ -86,6 +86,10 @@ let package = Package(
             dependencies: ["PGEngine", "PGSources"]
         ),
         .testTarget(
+            name: "PGSourcesTests",
+            dependencies: ["PGSources", "PGEngine"]
+        ),
+        .testTarget(
             name: "PGKernelTests",
             dependencies: ["PGKernel", "PGEngine", "PGSources"]
         ),

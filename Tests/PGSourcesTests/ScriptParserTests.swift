@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import PGEngine
+import PGEngine
 import PGSources
 
 // MARK: - Helpers

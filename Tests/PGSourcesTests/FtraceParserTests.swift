@@ -1,5 +1,5 @@
 import Testing
-@testable import PGEngine
+import PGEngine
 import PGSources
 
 // MARK: - Fixtures (spec/traces.md §1.4-1.6)

@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "pgstore", targets: ["pgstore"]),
         .library(name: "PGEngine", targets: ["PGEngine"]),
+        .library(name: "PGSources", targets: ["PGSources"]),
         .library(name: "PGKernel", targets: ["PGKernel"]),
     ],
     dependencies: [
@@ -22,8 +23,13 @@ let package = Package(
     ],
     targets: [
         // The engine: the Arm LPAE IO page table, its cache and TLB, the sync
-        // strategies and the workload script. Pure Swift; imports nothing of ours.
+        // strategies, and the calls, configurations and events a workload is
+        // made of. Pure Swift; imports nothing of ours.
         .target(name: "PGEngine", swiftSettings: releaseSpeed),
+        // The workload sources: what turns an input into engine calls (.pgs
+        // scripts, read and written back, ftrace logs, the generators and
+        // check-kernel's workloads). Depends on the engine alone.
+        .target(name: "PGSources", dependencies: ["PGEngine"]),
         // The store: the SQLite history (schema from migrations/, recorder,
         // reconstruction, findings). Depends on the engine.
         .target(
@@ -38,11 +44,14 @@ let package = Package(
         ),
         // The kernel-source backend: builds a helper from a kernel tree's
         // io-pgtable-arm.c and pgstore's C shim (shim/, embedded, not compiled
-        // by SwiftPM) and turns what the kernel did into engine events.
+        // by SwiftPM) and turns what the kernel did into engine events. Needs
+        // the sources only for check-kernel, which runs their workloads
+        // through both backends.
         .target(
             name: "PGKernel",
             dependencies: [
                 "PGEngine",
+                "PGSources",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["shim"],
@@ -60,6 +69,7 @@ let package = Package(
             name: "pgstore",
             dependencies: [
                 "PGEngine",
+                "PGSources",
                 "PGStore",
                 "PGKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -69,25 +79,29 @@ let package = Package(
         // Benchmarks: run through tools/bench-engine (release build).
         .executableTarget(
             name: "pgstore-bench-engine",
-            dependencies: ["PGEngine"],
+            dependencies: ["PGEngine", "PGSources"],
             path: "Benchmarks/EngineBench"
         ),
         .executableTarget(
             name: "pgstore-bench-timetravel",
-            dependencies: ["PGEngine", "PGStore"],
+            dependencies: ["PGEngine", "PGSources", "PGStore"],
             path: "Benchmarks/TimeTravelBench"
         ),
         .testTarget(
             name: "PGEngineTests",
-            dependencies: ["PGEngine"]
+            dependencies: ["PGEngine", "PGSources"]
+        ),
+        .testTarget(
+            name: "PGSourcesTests",
+            dependencies: ["PGSources", "PGEngine"]
         ),
         .testTarget(
             name: "PGKernelTests",
-            dependencies: ["PGKernel", "PGEngine"]
+            dependencies: ["PGKernel", "PGEngine", "PGSources"]
         ),
         .testTarget(
             name: "PGStoreTests",
-            dependencies: ["PGStore", "PGEngine", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["PGStore", "PGEngine", "PGSources", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Runs the built pgstore binary as a child process.
         .testTarget(

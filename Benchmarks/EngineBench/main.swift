@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 
 // The engine alone, no sink: 1M single-page maps as separate iommu_map calls
 // under each strategy, then one 1M-page map_sg. Prints ns per page, lines

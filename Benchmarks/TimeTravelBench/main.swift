@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 import PGStore
 
 // Time travel benchmark: churn histories of about 100k, 1M and 10M events;

@@ -1,4 +1,5 @@
 import PGEngine
+import PGSources
 
 /// One workload through a kernel tree's io-pgtable-arm.c and through
 /// pgstore's engine (under the tree's profile), compared event for event,

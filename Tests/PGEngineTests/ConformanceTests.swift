@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PGEngine
+import PGSources
 
 /// Every workload of `Tests/Fixtures/conformance` run through the engine and compared,
 /// call by call, with what the kernel's own io-pgtable-arm recorded: results,

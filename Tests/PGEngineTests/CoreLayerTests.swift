@@ -1,5 +1,6 @@
 import Testing
 @testable import PGEngine
+import PGSources
 
 @Suite("IOMMU core layer")
 struct CoreLayerTests {

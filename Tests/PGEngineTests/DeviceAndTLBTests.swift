@@ -1,5 +1,6 @@
 import Testing
 @testable import PGEngine
+import PGSources
 
 @Suite("Device accesses and the TLB")
 struct DeviceAndTLBTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import PGEngine
+import PGSources
 
 /// The page-size bitmap the driver passes, and what io-pgtable-arm leaves of it
 /// (`arm_lpae_restrict_pgsizes`): the granule's sizes, 4T only with an OAS

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PGEngine
+import PGSources
 
 /// The figures of docs/FINDINGS.md, from the scripts in docs/findings.
 @Suite("Findings")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PGEngine
+import PGSources
 
 /// Seeded mutation fuzzing of the script and ftrace parsers, the validator and
 /// the engine: mutated lines must parse or fail with a located error, never

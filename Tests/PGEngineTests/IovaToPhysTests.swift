@@ -1,5 +1,6 @@
 import Testing
 @testable import PGEngine
+import PGSources
 
 /// `iova_to_phys` of an IOVA above the input address size answers, as the
 /// kernel's does, for the aliased IOVA: `ARM_LPAE_LVL_IDX` keeps only each

@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 import Testing
 
 /// The 6.12 profile (`--kernel-profile 6.12`, `profile=6.12`): what it changes, exactly, and that mainline is unchanged.

@@ -1,5 +1,6 @@
 import Testing
 @testable import PGEngine
+import PGSources
 
 /// Seeded random workloads across stages, granules and address sizes.
 @Suite("Properties on random workloads")

@@ -1,5 +1,6 @@
 import Testing
 @testable import PGEngine
+import PGSources
 
 /// Reconstructing a state by replaying events gives exactly the live state.
 @Suite("State replay")

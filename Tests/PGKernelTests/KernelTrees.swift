@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 import Testing
 @testable import PGKernel
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import PGEngine
+import PGSources
 @testable import PGStore
 
 @Suite("Diff and restore")

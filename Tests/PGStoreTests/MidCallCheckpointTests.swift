@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PGEngine
+import PGSources
 @testable import PGStore
 import Testing
 

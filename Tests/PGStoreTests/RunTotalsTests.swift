@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import PGEngine
+import PGSources
 @testable import PGStore
 
 /// The totals the recorder keeps (migration 0008) say exactly what the views

@@ -84,3 +84,18 @@ public enum DriverPageSizes {
 public func sizeList(_ bitmap: UInt64, separator: String = "|") -> String {
     (0..<64).filter { bitmap & (1 << UInt64($0)) != 0 }.map { formatSize(1 << UInt64($0)) }.joined(separator: separator)
 }
+
+/// Decimal or 0x hex with an optional K/M/G/T suffix, as in scripts.
+public func parseNumber(_ text: String) -> UInt64? {
+    var s = Substring(text.lowercased())
+    var multiplier: UInt64 = 1
+    if let last = s.last, let shift = ["k": 10, "m": 20, "g": 30, "t": 40][last] {
+        multiplier = 1 << UInt64(shift)
+        s = s.dropLast()
+    }
+    let value: UInt64?
+    if s.hasPrefix("0x") { value = UInt64(s.dropFirst(2), radix: 16) } else { value = UInt64(s, radix: 10) }
+    guard let v = value else { return nil }
+    let (r, o) = v.multipliedReportingOverflow(by: multiplier)
+    return o ? nil : r
+}

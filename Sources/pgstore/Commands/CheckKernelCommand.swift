@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PGEngine
+import PGSources
 import PGKernel
 
 /// `pgstore check-kernel`: generated workloads through a kernel tree's own

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PGEngine
+import PGSources
 import PGStore
 
 /// `pgstore demo`: the seed thread's case recorded under every strategy, compared from the history.

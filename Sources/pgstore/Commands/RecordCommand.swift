@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PGEngine
+import PGSources
 import PGStore
 
 /// `pgstore record`: a workload into a history file, one run per strategy.

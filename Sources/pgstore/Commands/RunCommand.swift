@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PGEngine
+import PGSources
 import PGKernel
 
 /// `pgstore run`: a script through the engine, no database, everything printed.

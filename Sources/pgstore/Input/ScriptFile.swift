@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 
 /// Reads and parses a `.pgs` script, turning every failure into a message that names the file.
 enum ScriptFile {

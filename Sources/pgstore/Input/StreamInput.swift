@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 import PGStore
 
 /// A workload read as a stream (`-`, `--follow FILE`): a script or an ftrace

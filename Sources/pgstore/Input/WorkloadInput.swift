@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 import PGStore
 
 /// What `record` was asked to record: a script, an ftrace log or a generator,

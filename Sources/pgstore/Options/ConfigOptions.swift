@@ -1,5 +1,6 @@
 import ArgumentParser
 import PGEngine
+import PGSources
 
 /// Page-table configuration flags shared by the commands that build tables.
 /// Each overrides the script's `config` line; what neither sets keeps its default.

@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 
 /// `pgstore run --format json`: per call its result, cleans and TLB callbacks;
 /// at the end every table with its level, path from the root, physical address

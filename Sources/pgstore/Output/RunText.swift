@@ -1,5 +1,6 @@
 import Foundation
 import PGEngine
+import PGSources
 
 /// `pgstore run --format text`.
 enum RunText {

@@ -1,3 +1,5 @@
+import PGEngine
+
 /// A place in an input file, for error messages (`file:line:column`).
 public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
     public var file: String

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import PGEngine
+import PGEngine
+import PGSources
 
 // MARK: - Helpers
 
@@ -109,7 +110,7 @@ func conformanceWorkloadParses(_ name: String) throws {
         ScriptStatement(
             command: .call(.mapPages(iova: 0x20_0000, paddr: 0x1_0020_0000, pgsize: 0x20_0000, pgcount: 1,
                                      prot: [.read, .write, .cache, .noExec])),
-            location: PGEngine.SourceLocation(file: fileName, line: 1, column: 1)),
+            location: PGSources.SourceLocation(file: fileName, line: 1, column: 1)),
     ])
 }
 
@@ -183,8 +184,8 @@ func conformanceWorkloadParses(_ name: String) throws {
         .unmapPages(iova: 0, pgsize: 0x1000, pgcount: 1),
     ])
     #expect(script.statements.map(\.location) == [
-        PGEngine.SourceLocation(file: fileName, line: 3, column: 2),
-        PGEngine.SourceLocation(file: fileName, line: 5, column: 1),
+        PGSources.SourceLocation(file: fileName, line: 3, column: 2),
+        PGSources.SourceLocation(file: fileName, line: 5, column: 1),
     ])
 }
 
@@ -208,7 +209,7 @@ func conformanceWorkloadParses(_ name: String) throws {
 @Test func lineOfExactlyTheLimitIsAccepted() throws {
     let comment = "#" + String(repeating: "c", count: 4095)
     #expect(try parse(comment + "\ndump") == Script(statements: [
-        ScriptStatement(command: .dump, location: PGEngine.SourceLocation(file: fileName, line: 2, column: 1)),
+        ScriptStatement(command: .dump, location: PGSources.SourceLocation(file: fileName, line: 2, column: 1)),
     ]))
     // 3000 two-byte characters: 6000 bytes but only 3000 characters.
     #expect(try parse("# " + String(repeating: "é", count: 3000)) == Script())
@@ -278,7 +279,7 @@ func conformanceWorkloadParses(_ name: String) throws {
     expected.noWarn = true
     expected.nonSecure = false
     #expect(script.config == expected)
-    #expect(script.configLocation == PGEngine.SourceLocation(file: fileName, line: 2, column: 1))
+    #expect(script.configLocation == PGSources.SourceLocation(file: fileName, line: 2, column: 1))
     #expect(calls(script).count == 1)
 }
 

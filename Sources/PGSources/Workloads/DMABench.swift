@@ -1,3 +1,5 @@
+import PGEngine
+
 /// Map/unmap loops of one buffer, as the kernel's dma_map_benchmark drives the
 /// IOMMU: each loop maps the buffer (`dma_map_single` ends in `iommu_map`) and
 /// unmaps it again (`iommu_unmap` with its invalidation).

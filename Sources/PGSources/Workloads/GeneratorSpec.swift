@@ -1,3 +1,5 @@
+import PGEngine
+
 /// A `--generate` spec: `sg:pages=N[,pa=contiguous|random][,seed=S]`,
 /// `churn:ops=N[,seed=S]` or `dmabench:loops=N[,size=S]`.
 public enum GeneratorSpec: Sendable, Hashable, CustomStringConvertible {
@@ -85,19 +87,4 @@ public enum GeneratorSpec: Sendable, Hashable, CustomStringConvertible {
         case .dmaBench(let loops, let size): return "dmabench:loops=\(loops)" + (size.map { ",size=\($0)" } ?? "")
         }
     }
-}
-
-/// Decimal or 0x hex with an optional K/M/G/T suffix, as in scripts.
-public func parseNumber(_ text: String) -> UInt64? {
-    var s = Substring(text.lowercased())
-    var multiplier: UInt64 = 1
-    if let last = s.last, let shift = ["k": 10, "m": 20, "g": 30, "t": 40][last] {
-        multiplier = 1 << UInt64(shift)
-        s = s.dropLast()
-    }
-    let value: UInt64?
-    if s.hasPrefix("0x") { value = UInt64(s.dropFirst(2), radix: 16) } else { value = UInt64(s, radix: 10) }
-    guard let v = value else { return nil }
-    let (r, o) = v.multipliedReportingOverflow(by: multiplier)
-    return o ? nil : r
 }

@@ -1,3 +1,5 @@
+import PGEngine
+
 /// Random map/unmap of mixed sizes over a bounded IOVA space: the `churn`
 /// generator. The IOVA space is cut into equal slots; each operation picks a
 /// slot and maps something into it when it is free (pages, a block, or a

@@ -1,3 +1,5 @@
+import PGEngine
+
 /// The seed thread's case: one scatter-gather list of 4 KiB pages.
 public struct ScatterGatherWorkload: Sendable, Hashable {
     public enum Placement: String, Sendable, Hashable { case contiguous, random }

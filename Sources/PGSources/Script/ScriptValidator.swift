@@ -1,3 +1,5 @@
+import PGEngine
+
 /// Checks a script's calls against the table's geometry before anything runs,
 /// so that a typo is reported at its line instead of turning into a kernel
 /// error (or a silent truncation) in the middle of a run.

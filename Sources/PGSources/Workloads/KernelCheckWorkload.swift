@@ -1,3 +1,5 @@
+import PGEngine
+
 /// The workloads `check-kernel` runs through a kernel tree and through the
 /// engine: what the kernel's own selftests iterate (both stages, every
 /// granule, the IAS/OAS pairs the kernel accepts) and what a driver does to

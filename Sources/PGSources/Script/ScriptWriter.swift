@@ -1,3 +1,5 @@
+import PGEngine
+
 /// Calls and configurations written back as `.pgs` lines, so a generated
 /// workload (check-kernel's divergent ones) can be read, rerun and edited.
 extension Call {

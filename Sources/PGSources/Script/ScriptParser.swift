@@ -1,3 +1,5 @@
+import PGEngine
+
 /// Reads `.pgs` workload scripts (DESIGN.md §4) into a ``Script``.
 ///
 /// One statement a line; `#` starts a comment; fields are separated by spaces

@@ -1,3 +1,5 @@
+import PGEngine
+
 /// A small seeded generator (SplitMix64): the same seed gives the same workload everywhere.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64

@@ -1,5 +1,6 @@
 import Testing
-@testable import PGEngine
+import PGEngine
+import PGSources
 
 // MARK: - Fixtures (spec/traces.md §1.4-1.6)
 

@@ -1,4 +1,5 @@
 import PGEngine
+import PGSources
 import Testing
 
 /// check-kernel's generated workloads: the same seed gives the same calls,

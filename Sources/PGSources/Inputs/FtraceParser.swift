@@ -1,3 +1,5 @@
+import PGEngine
+
 /// Reads Linux ftrace text logs of `iommu:map` and `iommu:unmap` events
 /// (spec/traces.md §1) into IOMMU-core calls.
 ///
@@ -110,8 +112,8 @@ public enum FtraceParser {
         }
     }
 
-    public typealias FtraceEvent = PGEngine.FtraceEvent
-    public typealias FtraceLog = PGEngine.FtraceLog
+    public typealias FtraceEvent = PGSources.FtraceEvent
+    public typealias FtraceLog = PGSources.FtraceLog
 
     /// How many lines ``looksLikeFtrace(_:)`` examines.
     public static let probeLines = 200

@@ -1,3 +1,5 @@
+import PGEngine
+
 /// A place where a trace says it lost events: the kernel's
 /// `CPU:N [LOST M EVENTS]` in `trace` and `trace_pipe` (the ring buffer
 /// overwrote or dropped them), or `trace-cmd report`'s `CPU:N [M EVENTS DROPPED]`.

@@ -75,8 +75,8 @@ extension RunRecording {
         var checkpoints = CheckpointPolicy(every: UInt64(checkpointEvery), bytesPerEvent: checkpointBytesPerEvent,
                                            start: engine.seq, initial: written)
         /// Writes a checkpoint now if one is due (Checkpoints.swift: whole states and deltas).
-        func checkpointIfDue(openCalls: [EngineState.OpenCall] = []) throws {
-            guard let (seq, bytes) = checkpoints.due(engine, openCalls: openCalls) else { return }
+        func checkpointIfDue(openCalls: @autoclosure () -> [EngineState.OpenCall] = []) throws {
+            guard let (seq, bytes) = checkpoints.due(engine, openCalls: openCalls()) else { return }
             try Checkpoints.write(encoded: bytes, seq: seq, run: runID, db: db)
         }
         // Inside one long call (a map_sg of millions of pages) checkpoints

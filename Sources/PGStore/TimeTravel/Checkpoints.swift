@@ -74,14 +74,14 @@ struct CheckpointPolicy {
 
     /// The checkpoint to write now, if one is due: its seq and bytes.
     /// `openCalls`: the calls in progress, for a checkpoint inside one.
-    mutating func due<S>(_ engine: IOPageTable<S>, openCalls: [EngineState.OpenCall] = []) -> (UInt64, [UInt8])? {
+    mutating func due<S>(_ engine: IOPageTable<S>, openCalls: @autoclosure () -> [EngineState.OpenCall] = []) -> (UInt64, [UInt8])? {
         let seq = engine.seq
         guard seq &- last >= every, seq >= notBefore else { return nil }
         if bytesPerEvent > 0 {
             budget += Double(seq &- budgetSeq) * bytesPerEvent
             budgetSeq = seq
         }
-        let state = engine.captureState(openCalls: openCalls)
+        let state = engine.captureState(openCalls: openCalls())
         var bytes: [UInt8]
         var whole = base == nil
         if let base {

@@ -102,4 +102,15 @@ struct FindingsViewTests {
             #expect(scans.isEmpty, "\(sql): \(plan)")
         }
     }
+
+    @Test("a diff counts a range's invalidations through the key, with no index built over tlb_ops")
+    func diffInvalidationPlan() throws {
+        let store = try HistoryStore(path: try Scratch.file(), mode: .write)
+        defer { store.close() }
+        let plan = try store.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + HistoryDiff.invalidationsSQL, arguments: [1 << 40, (1 << 40) + 100]).map { $0["detail"] as String }
+        }
+        #expect(plan.contains("SEARCH tlb_ops USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), "\(plan)")
+        #expect(!plan.contains { $0.contains("tlb_ops") && $0.contains("AUTOMATIC") }, "\(plan)")
+    }
 }

@@ -107,4 +107,31 @@ struct RunTotalsTests {
             }
         }
     }
+
+    @Test("a long run with fewer batches than timeline points gets one point per batch, each the exact count through it")
+    func timelineOnePointPerBatch() throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: .default, strategy: .eager, source: Self.source("churn"), pgstoreVersion: "test")
+        r.batchSize = 2_000
+        let geometry = try Geometry(.default)
+        let outcome = try r.record(into: store, steps: ChurnWorkload(operations: 500, seed: 3, geometry: geometry).map { WorkloadStep.call($0, line: 0) })
+        // A count limit of 0 treats the run as long: counting its events is not allowed.
+        let data = try store.reportData(runs: [outcome.run], timelinePoints: 1_000, timelineCountLimit: 0)
+        let timeline = try #require(data.runs.first?.timeline)
+        let lastSeq = try store.lastSeq(of: outcome.run)
+        try store.read { db in
+            let throughs = try Int64.fetchAll(db, sql: "SELECT through_seq FROM batch_totals WHERE run = ? ORDER BY through_seq", arguments: [outcome.run])
+            #expect(throughs.count > 2 && throughs.count < 1_000)
+            #expect(timeline.map(\.seq) == [0] + throughs)
+            #expect(timeline.last?.seq == lastSeq)
+            for point in timeline.dropFirst() {
+                let writes = try Int64.fetchOne(db, sql: "SELECT count(*) FROM writes WHERE run = ? AND seq <= ?", arguments: [outcome.run, point.seq])!
+                let lines = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(lines), 0) FROM cleans WHERE run = ? AND seq <= ? AND reason = 0",
+                                               arguments: [outcome.run, point.seq])!
+                #expect(point.writes == writes && point.lines == lines, "at \(point.seq)")
+            }
+        }
+    }
 }

@@ -46,7 +46,7 @@ extension HistoryStore {
     /// The report's data for `runs` (all runs when empty). Heatmaps keep the most
     /// cleaned tables first, up to `maxTables` tables and `maxCells` cells per run.
     public func reportData(runs ids: [Int64], maxTables: Int = 40, maxCells: Int = 8_000, timelinePoints: Int = 100,
-                           maxFindings: Int = 500) throws(StoreError) -> ReportData {
+                           timelineCountLimit: Int64 = 1_000_000, maxFindings: Int = 500) throws(StoreError) -> ReportData {
         let chosen = ids.isEmpty ? try runs().map(\.id) : ids
         guard !chosen.isEmpty else { throw StoreError(.notFound, path: path, "has no runs to report on") }
         var out: [ReportData.Run] = []
@@ -84,7 +84,8 @@ extension HistoryStore {
                                                      cells: lineCells.sorted { $0.0 < $1.0 }.map { (line: $0.0, times: $0.1) }, total: total))
                 }
                 // Timeline: cumulative descriptor writes and lines cleaned.
-                let timeline = try Self.timeline(run: id, lastSeq: lastSeq, points: timelinePoints, db: db)
+                let timeline = try Self.timeline(run: id, lastSeq: lastSeq, points: timelinePoints,
+                                              countLimit: timelineCountLimit, db: db)
                 return ReportData.Run(info: info, summary: summary, heat: heat, omittedTables: omittedTables, omittedCells: omittedCells,
                                       timeline: timeline, lastSeq: lastSeq, findings: [], omittedFindings: 0, paths: paths,
                                       segments: [])
@@ -101,11 +102,15 @@ extension HistoryStore {
 }
 
 extension HistoryStore {
-    /// Cumulative writes and lines cleaned at `points` even steps of a run. A
-    /// run with at least that many committed batches reads the totals kept at
-    /// each batch (`batch_totals`; a step's figure is that of the last batch
-    /// at or before it); a shorter one counts its events, which is as cheap.
-    static func timeline(run id: Int64, lastSeq: Int64, points: Int, db: Database) throws -> [ReportData.TimelinePoint] {
+    /// Cumulative writes and lines cleaned along a run. A run with at least
+    /// `points` committed batches gets `points` even steps read from the totals
+    /// kept at each batch (`batch_totals`; a step's figure is that of the last
+    /// batch at or before it). A run of at most `countLimit` events with fewer
+    /// batches counts its events into even steps. A longer run with fewer
+    /// batches (4.5M events are 90 batches of 50,000) gets one point per batch:
+    /// counting its events cost 0.7 s there, where the totals cost milliseconds.
+    static func timeline(run id: Int64, lastSeq: Int64, points: Int, countLimit: Int64 = 1_000_000,
+                         db: Database) throws -> [ReportData.TimelinePoint] {
         let buckets = Int64(max(1, points))
         let span = max(lastSeq, 1)
         var timeline: [ReportData.TimelinePoint] = [ReportData.TimelinePoint(seq: 0, writes: 0, lines: 0)]
@@ -122,6 +127,12 @@ extension HistoryStore {
                     k += 1
                 }
                 timeline.append(ReportData.TimelinePoint(seq: end, writes: w, lines: l))
+            }
+            return timeline
+        }
+        if lastSeq > countLimit && !batches.isEmpty {
+            for b in batches {
+                timeline.append(ReportData.TimelinePoint(seq: b["through_seq"], writes: b["descriptor_writes"], lines: b["lines_cleaned"]))
             }
             return timeline
         }

@@ -24,6 +24,16 @@ struct RunTotalsTests {
                 let keptLines = try Row.fetchAll(db, sql: "SELECT tbl, line, cleans FROM line_totals WHERE run = ? ORDER BY tbl, line",
                                                  arguments: [info.id]).map { [$0["tbl"], $0["line"], $0["cleans"]] as [Int64] }
                 #expect(keptLines == fromEvents, "line totals of run \(info.id)")
+                // Per table (migration 0011): cleans and distinct lines, and the run's count of tables.
+                let tablesFromEvents = try Row.fetchAll(db, sql: """
+                    SELECT tbl, count(*) AS cleans, count(DISTINCT line) AS lines FROM clean_lines WHERE run = ? AND reason = 0
+                    GROUP BY tbl ORDER BY tbl
+                    """, arguments: [info.id]).map { [$0["tbl"], $0["cleans"], $0["lines"]] as [Int64] }
+                let keptTables = try Row.fetchAll(db, sql: "SELECT tbl, cleans, lines FROM table_totals WHERE run = ? ORDER BY tbl",
+                                                  arguments: [info.id]).map { [$0["tbl"], $0["cleans"], $0["lines"]] as [Int64] }
+                #expect(keptTables == tablesFromEvents, "table totals of run \(info.id)")
+                let cleanedTables = try Int64.fetchOne(db, sql: "SELECT cleaned_tables FROM run_totals WHERE run = ?", arguments: [info.id])
+                #expect(cleanedTables == Int64(tablesFromEvents.count), "tables cleaned in run \(info.id)")
                 let last = try Row.fetchOne(db, sql: "SELECT * FROM batch_totals WHERE run = ? ORDER BY through_seq DESC LIMIT 1", arguments: [info.id])
                 #expect((last?["descriptor_writes"] as Int64?) == kept.descriptorWrites)
                 #expect((last?["lines_cleaned"] as Int64?) == kept.linesCleaned)
@@ -131,6 +141,39 @@ struct RunTotalsTests {
                 let lines = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(lines), 0) FROM cleans WHERE run = ? AND seq <= ? AND reason = 0",
                                                arguments: [outcome.run, point.seq])!
                 #expect(point.writes == writes && point.lines == lines, "at \(point.seq)")
+            }
+        }
+    }
+
+    @Test("the report's heatmap takes the most-cleaned tables from the table totals, with the lines, paths and left-out counts of the events")
+    func heatmapFromTableTotals() throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: .default, strategy: .eager, source: Self.source("churn"), pgstoreVersion: "test")
+        r.batchSize = 700
+        let geometry = try Geometry(.default)
+        let outcome = try r.record(into: store, steps: ChurnWorkload(operations: 400, seed: 8, geometry: geometry).map { WorkloadStep.call($0, line: 0) })
+        let data = try store.reportData(runs: [outcome.run], maxTables: 3, maxCells: 10_000)
+        let run = try #require(data.runs.first)
+        let allPaths = try store.tablePaths(run: outcome.run)
+        try store.read { db in
+            let perTable = try Row.fetchAll(db, sql: """
+                SELECT tbl, count(*) AS cleans, count(DISTINCT line) AS lines FROM clean_lines WHERE run = ? AND reason = 0
+                GROUP BY tbl ORDER BY cleans DESC, tbl
+                """, arguments: [outcome.run])
+            #expect(perTable.count > 3)
+            #expect(run.heat.map(\.table) == perTable.prefix(3).map { $0["tbl"] as Int64 })
+            #expect(run.heat.map(\.total) == perTable.prefix(3).map { $0["cleans"] as Int64 })
+            #expect(run.omittedTables == perTable.count - 3)
+            let shownCells = run.heat.reduce(0) { $0 + $1.cells.count }
+            #expect(run.omittedCells == perTable.reduce(0) { $0 + ($1["lines"] as Int) } - shownCells)
+            for t in run.heat {
+                let lines = try Row.fetchAll(db, sql: """
+                    SELECT line, count(*) AS n FROM clean_lines WHERE run = ? AND reason = 0 AND tbl = ? GROUP BY line ORDER BY line
+                    """, arguments: [outcome.run, t.table]).map { [$0["line"], $0["n"]] as [Int64] }
+                #expect(t.cells.map { [Int64($0.line), $0.times] } == lines, "table \(t.table)")
+                #expect(t.path == allPaths[t.table], "table \(t.table)")
             }
         }
     }

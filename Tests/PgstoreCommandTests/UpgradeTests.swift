@@ -40,7 +40,7 @@ struct UpgradeTests {
 
         let migrate = try Binary.run(["migrate", old])
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.contains("schema version 10") && migrate.stdout.contains("upgraded from schema version 6"), "\(migrate.stdout)")
+        #expect(migrate.stdout.contains("schema version 11") && migrate.stdout.contains("upgraded from schema version 6"), "\(migrate.stdout)")
 
         let fresh = try Self.fresh(in: dir)
         for command in [["compare", "--format", "csv"], ["stats", "1", "--format", "csv"], ["stats", "3", "--format", "csv"],
@@ -53,6 +53,8 @@ struct UpgradeTests {
                         ["query", "--format", "csv", "SELECT run, seq, tbl, first_line, lines, reason FROM cleans ORDER BY id"],
                         ["query", "--format", "csv", "SELECT id, strategy, backend, kernel_version, defer_sync_pte, kernel_profile FROM runs ORDER BY id"],
                         ["query", "--format", "csv", "SELECT run, count(*), sum(cleans) FROM line_totals GROUP BY run"],
+                        // Version 11 keeps per-table totals, filled from the line totals on upgrade.
+                        ["query", "--format", "csv", "SELECT * FROM table_totals ORDER BY run, tbl"],
                         ["runs", "--segments", "--format", "json"]] {
             let a = try Binary.run([command[0], "--db", old] + command.dropFirst())
             let b = try Binary.run([command[0], "--db", fresh] + command.dropFirst())
@@ -79,7 +81,7 @@ struct UpgradeTests {
         try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: old)
         let r = try Binary.run(["record", "--db", old, "--generate", "sg:pages=16"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("upgraded from schema version 6 to 10 before recording"), "\(r.stderr)")
+        #expect(r.stderr.contains("upgraded from schema version 6 to 11 before recording"), "\(r.stderr)")
         let runs = try RecordCommandTests.runsJSON(old)
         #expect(runs.count == 5)
     }

@@ -53,48 +53,51 @@ extension HistoryStore {
         for id in chosen {
             let info = try run(id)
             let summary = try summary(of: id)
-            let paths = try tablePaths(run: id)
             let lastSeq = try self.lastSeq(of: id)
             let geometry = try? Geometry(info.config)
             let data = try read { db -> ReportData.Run in
-                // Heatmap: cleans per line, most-cleaned tables first.
-                var perTable: [Int64: [(Int, Int64)]] = [:]
-                // From the totals the recorder kept (migration 0008): the same
-                // counts as clean_lines grouped by line, without reading the events.
-                let rows = try Row.fetchCursor(db, sql: "SELECT tbl, line, cleans AS times FROM line_totals WHERE run = ?", arguments: [id])
-                while let r = try rows.next() { perTable[r["tbl"], default: []].append((r["line"], r["times"])) }
-                let allocs = try Row.fetchAll(db, sql: "SELECT tbl, level, iova_base, bytes FROM table_allocs WHERE \(EventKey.idsOfRun1)", arguments: [id])
-                var meta: [Int64: (Int, UInt64, Int64)] = [:]
-                for a in allocs { meta[a["tbl"]] = (a["level"], UInt64(bitPattern: a["iova_base"] as Int64), a["bytes"]) }
-                let ranked = perTable.map { ($0.key, $0.value, $0.value.reduce(Int64(0)) { $0 + $1.1 }) }
-                    .sorted { $0.2 != $1.2 ? $0.2 > $1.2 : $0.0 < $1.0 }
+                // Heatmap: the most-cleaned tables first, from the totals the
+                // recorder kept (migrations 0008, 0011: the counts clean_lines
+                // gives, without reading the events), down to the first table
+                // that would pass the cell limit.
                 var heat: [ReportData.HeatTable] = []
-                var cells = 0, omittedTables = 0, omittedCells = 0
-                for (tbl, lineCells, total) in ranked {
-                    if heat.count >= maxTables || cells + lineCells.count > maxCells {
-                        omittedTables += 1
-                        omittedCells += lineCells.count
-                        continue
-                    }
-                    cells += lineCells.count
-                    let (level, base, bytes) = meta[tbl] ?? (3, 0, Int64(info.config.granule.bytes))
+                var cells = 0
+                let ranked = try Row.fetchCursor(db, sql: "SELECT tbl, cleans, lines FROM table_totals WHERE run = ? ORDER BY cleans DESC, tbl",
+                                                 arguments: [id])
+                var chosen: [(table: Int64, total: Int64)] = []
+                while chosen.count < maxTables, let r = try ranked.next() {
+                    let lineCount: Int = r["lines"]
+                    if cells + lineCount > maxCells { break }
+                    cells += lineCount
+                    chosen.append((r["tbl"], r["cleans"]))
+                }
+                let findings = try Self.findings(run: id, limit: maxFindings, db: db)
+                let paths = try Self.tablePaths(run: id, of: chosen.map(\.table) + findings.shown.compactMap(\.table), db: db)
+                    ?? Self.tablePaths(run: id, db: db)
+                for (tbl, total) in chosen {
+                    let lineCells = try Row.fetchAll(db, sql: "SELECT line, cleans FROM line_totals WHERE run = ? AND tbl = ? ORDER BY line",
+                                                     arguments: [id, tbl]).map { (line: $0["line"] as Int, times: $0["cleans"] as Int64) }
+                    let alloc = try Row.fetchOne(db, sql: "SELECT level, iova_base, bytes FROM table_allocs WHERE run = ? AND tbl = ?", arguments: [id, tbl])
+                    let level: Int = alloc?["level"] ?? 3
+                    let base = UInt64(bitPattern: alloc?["iova_base"] ?? 0)
+                    let bytes: Int64 = alloc?["bytes"] ?? Int64(info.config.granule.bytes)
                     let span = geometry.map { UInt64(bytes / 8) << UInt64($0.shift(level)) } ?? 0
                     heat.append(ReportData.HeatTable(table: tbl, path: paths[tbl] ?? "T#\(tbl)", level: level, iovaStart: base,
                                                      iovaEnd: base &+ span &- 1, lines: max(1, Int(bytes) / info.config.lineSize),
-                                                     cells: lineCells.sorted { $0.0 < $1.0 }.map { (line: $0.0, times: $0.1) }, total: total))
+                                                     cells: lineCells, total: total))
                 }
+                let kept = try Row.fetchOne(db, sql: "SELECT distinct_lines, cleaned_tables FROM run_totals WHERE run = ?", arguments: [id])
+                let omittedTables = max(0, (kept?["cleaned_tables"] ?? 0) - heat.count)
+                let omittedCells = max(0, (kept?["distinct_lines"] ?? 0) - cells)
                 // Timeline: cumulative descriptor writes and lines cleaned.
                 let timeline = try Self.timeline(run: id, lastSeq: lastSeq, points: timelinePoints,
                                               countLimit: timelineCountLimit, db: db)
                 return ReportData.Run(info: info, summary: summary, heat: heat, omittedTables: omittedTables, omittedCells: omittedCells,
-                                      timeline: timeline, lastSeq: lastSeq, findings: [], omittedFindings: 0, paths: paths,
-                                      segments: [])
+                                      timeline: timeline, lastSeq: lastSeq, findings: findings.shown,
+                                      omittedFindings: findings.total - findings.shown.count, paths: paths, segments: [])
             }
             var run = data
             run.segments = try segments(of: id)
-            let findings = try self.findings(run: id)
-            run.findings = Array(findings.prefix(maxFindings))
-            run.omittedFindings = max(0, findings.count - maxFindings)
             out.append(run)
         }
         return ReportData(runs: out)

@@ -31,7 +31,7 @@ public struct StrategySummary: Sendable, Hashable {
 
 extension HistoryStore {
     /// The summary of one run: from the totals the recorder kept (`run_totals`,
-    /// `line_totals`, migration 0008), which cost the same at any length; from
+    /// migrations 0008 and 0011), which cost the same at any length; from
     /// the events through the `strategy_summary` view when a file has none.
     public func summary(of run: Int64) throws(StoreError) -> StrategySummary {
         let info = try self.run(run)
@@ -39,7 +39,7 @@ extension HistoryStore {
         return try summaryFromEvents(of: run)
     }
 
-    /// The summary read from `run_totals` and `line_totals`, when they cover the run's committed events.
+    /// The summary read from `run_totals` (one row), when it covers the run's committed events.
     func keptSummary(_ info: RunInfo) throws(StoreError) -> StrategySummary? {
         let run = info.id
         return try read { db -> StrategySummary? in
@@ -48,8 +48,6 @@ extension HistoryStore {
                     SELECT t.*, r.events AS events FROM run_totals t JOIN runs r ON r.id = t.run WHERE t.run = ?
                     """, arguments: [run]),
                   (t["through_seq"] as Int64) == (t["events"] as Int64) else { return nil }
-            let lines = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(max(cleans), 0) AS most FROM line_totals WHERE run = ?",
-                                         arguments: [run])!
             let granule = Int64(info.config.granule.bytes)
             let linesCleaned: Int64 = t["lines_cleaned"], mappedBytes: Int64 = t["mapped_bytes"]
             // The view's own rounding, so both read the same.
@@ -57,7 +55,7 @@ extension HistoryStore {
                                               arguments: [linesCleaned, mappedBytes, granule]) ?? 0
             return StrategySummary(
                 run: run, strategy: info.label, calls: t["calls"], descriptorWrites: t["descriptor_writes"],
-                cleanCalls: t["clean_calls"], linesCleaned: linesCleaned, distinctLines: lines["n"], maxCleansPerLine: lines["most"],
+                cleanCalls: t["clean_calls"], linesCleaned: linesCleaned, distinctLines: t["distinct_lines"], maxCleansPerLine: t["max_line_cleans"],
                 mappedBytes: (mappedBytes / granule) * granule, pageSize: granule, linesPerMappedPage: perPage,
                 flushAll: t["tlb_flush_all"], flushWalk: t["tlb_flush_walk"], leafInvalidations: t["tlb_inv_range"], addPage: t["tlb_add_page"],
                 staleDescriptors: t["stale_descriptors"], staleReads: t["stale_reads"], staleTLBHits: t["stale_tlb_hits"])
@@ -95,12 +93,15 @@ extension HistoryStore {
                 }
             }
             sql += " ORDER BY run, seq"
-            return try Row.fetchAll(db, sql: sql, arguments: args).map { row in
-                Finding(run: row["run"], seq: row["seq"], call: row["call"], kind: row["kind"], iova: row["iova"],
-                        table: row["tbl"], index: row["idx"], cpu: row["cpu"], memory: row["memory"],
-                        afterLostEvents: (row["after_lost_events"] as Int64?) == 1)
-            }
+            return try Row.fetchAll(db, sql: sql, arguments: args).map(Finding.init(row:))
         }
+    }
+
+    /// The first `limit` findings of a run in order, and how many it has.
+    static func findings(run: Int64, limit: Int, db: Database) throws -> (shown: [Finding], total: Int) {
+        let shown = try Row.fetchAll(db, sql: "SELECT * FROM findings WHERE run = ? ORDER BY run, seq LIMIT ?", arguments: [run, limit]).map(Finding.init(row:))
+        let total = shown.count < limit ? shown.count : try Int.fetchOne(db, sql: "SELECT count(*) FROM findings WHERE run = ?", arguments: [run]) ?? 0
+        return (shown, total)
     }
 
     /// The lost-events markers of a run's trace (every run's when nil), in order.
@@ -138,4 +139,13 @@ public struct Finding: Sendable, Hashable {
     public var memory: String?
     /// It comes after a lost-events marker of the run's trace: the lost events may have changed it.
     public var afterLostEvents: Bool = false
+}
+
+extension Finding {
+    /// A row of the `findings` view.
+    init(row: Row) {
+        self.init(run: row["run"], seq: row["seq"], call: row["call"], kind: row["kind"], iova: row["iova"],
+                  table: row["tbl"], index: row["idx"], cpu: row["cpu"], memory: row["memory"],
+                  afterLostEvents: (row["after_lost_events"] as Int64?) == 1)
+    }
 }

@@ -4,8 +4,16 @@
 /// allocation ordinal) and their records change only when freed; table memory
 /// goes as the words that differ from the base; the TLB, the allocator's free
 /// lists, the gather and the open calls, which are small, go whole.
+///
+/// Version 4 writes a record that only became freed as its id alone, new
+/// records compactly (TableRecords.swift), and a memory word that now equals
+/// the CPU's (a word cleaned since the base) as its position alone: in
+/// version 2 those words went twice, once as CPU and once as memory, half of
+/// every churn delta. Version 2 is still read.
 extension StateCodec {
-    static let deltaVersion: UInt8 = 2
+    static let deltaVersion: UInt8 = 4
+    /// Deltas written before version 4.
+    static let legacyDeltaVersion: UInt8 = 2
 
     /// What a checkpoint blob is: a whole state, or a delta on the checkpoint at `base`.
     public enum Kind: Sendable, Equatable {
@@ -17,8 +25,8 @@ extension StateCodec {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a pgstore checkpoint") }
         switch try r.byte() {
-        case version: return .full
-        case deltaVersion:
+        case version, legacyVersion: return .full
+        case deltaVersion, legacyDeltaVersion:
             _ = try r.varint()
             return .delta(base: try r.varint())
         default: throw DecodeError(description: "a checkpoint of an unknown version")
@@ -32,13 +40,22 @@ extension StateCodec {
         w.byte(deltaVersion)
         w.varint(s.seq)
         w.varint(base.seq)
-        // Tables: the records that differ from the base's, then the new ones.
+        // Tables: the records that differ from the base's (most only became
+        // freed: the id says it), then the new ones.
         let common = min(base.tables.count, s.tables.count)
         let changed = (0..<common).filter { s.tables[$0] != base.tables[$0] }
         w.varint(UInt64(s.tables.count))
         w.varint(UInt64(changed.count))
-        for id in changed { w.varint(UInt64(id)); writeTable(s.tables[id], &w) }
-        for t in s.tables[common...] { writeTable(t, &w) }
+        var last = 0
+        for id in changed {
+            var freedBase = base.tables[id]
+            freedBase.freed = true
+            let onlyFreed = s.tables[id] == freedBase
+            w.varint(UInt64(id - last) << 1 | (onlyFreed ? 1 : 0))
+            if !onlyFreed { writeCompactTable(s.tables[id], in: s.tables, &w) }
+            last = id
+        }
+        for t in s.tables[common...] { writeCompactTable(t, in: s.tables, &w) }
         writeAllocator(s, &w)
         func differences(_ words: [UInt64], _ old: [UInt64]) {
             w.varint(UInt64(words.count))
@@ -47,7 +64,8 @@ extension StateCodec {
         differences(s.cpu, base.cpu)
         w.byte(s.memory.isEmpty ? 0 : 1)
         if !s.memory.isEmpty {
-            differences(s.memory, base.memory)
+            w.varint(UInt64(s.memory.count))
+            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu)
             differences(s.dirty, base.dirty)
         }
         writeTail(s, &w)
@@ -66,18 +84,35 @@ extension StateCodec {
     /// the state each. On a thrown error `s` is left partly changed.
     public static func applyDelta(_ bytes: [UInt8], into s: inout EngineState) throws(DecodeError) {
         var r = Reader(bytes: bytes)
-        guard try r.u32() == magic, try r.byte() == deltaVersion else { throw DecodeError(description: "not a checkpoint delta") }
+        guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
+        let format = try r.byte()
+        guard format == deltaVersion || format == legacyDeltaVersion else { throw DecodeError(description: "not a checkpoint delta") }
         let baseSeq = s.seq, baseTables = s.tables.count
         s.seq = try r.varint()
         guard try r.varint() == baseSeq else { throw DecodeError(description: "a checkpoint delta applied to the wrong base") }
         let count = try r.count()
         guard count >= baseTables else { throw DecodeError(description: "a checkpoint delta with fewer tables than its base") }
+        var last = 0
         for _ in 0..<(try r.count()) {
-            let id = try r.count()
-            guard id < baseTables else { throw DecodeError(description: "a checkpoint delta names table \(id) beyond its base") }
-            s.tables[id] = try readTable(id: id, &r)
+            if format == legacyDeltaVersion {
+                let id = try r.count()
+                guard id < baseTables else { throw DecodeError(description: "a checkpoint delta names table \(id) beyond its base") }
+                s.tables[id] = try readTable(id: id, &r)
+                continue
+            }
+            let code = try r.varint()
+            let id = last + Int(truncatingIfNeeded: code >> 1)
+            guard id >= last, id < baseTables else { throw DecodeError(description: "a checkpoint delta names table \(id) beyond its base") }
+            if code & 1 == 1 {
+                s.tables[id].freed = true
+            } else {
+                s.tables[id] = try readCompactTable(id: id, in: s.tables, &r)
+            }
+            last = id
         }
-        for id in baseTables..<count { s.tables.append(try readTable(id: id, &r)) }
+        for id in baseTables..<count {
+            s.tables.append(format == deltaVersion ? try readCompactTable(id: id, in: s.tables, &r) : try readTable(id: id, &r))
+        }
         try readAllocator(&r, into: &s)
         func differences(_ words: inout [UInt64]) throws(DecodeError) {
             let n = try r.count()
@@ -86,7 +121,13 @@ extension StateCodec {
         }
         try differences(&s.cpu)
         if try r.byte() == 1 {
-            try differences(&s.memory)
+            if format == deltaVersion {
+                let n = try r.count()
+                if s.memory.count < n { s.memory.append(contentsOf: repeatElement(0, count: n - s.memory.count)) } else { s.memory.removeLast(s.memory.count - n) }
+                try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu)
+            } else {
+                try differences(&s.memory)
+            }
             try differences(&s.dirty)
         } else {
             s.memory = []

@@ -192,15 +192,62 @@ struct CheckpointBudgetTests {
         // The state is bigger than the events before the first boundary, so the old rule wrote none there.
         #expect(first.bytes > 20_000)
         #expect(first.seq >= 20_000 && first.seq < 21_000)
-        // After the first, every checkpoint fits in the budget: total bytes minus the first never exceed the events.
-        var spent: Int64 = 0
+        // After the first, every checkpoint fits in the budget: total bytes minus
+        // the first never exceed the events plus 8 bytes per descriptor of growth.
+        let firstWords = try Self.liveWords(at: first.seq, store)
+        var spent: Int64 = 0, peak = firstWords
         for c in checkpoints.dropFirst() {
             spent += c.bytes
-            #expect(spent <= c.seq, "checkpoint at \(c.seq): \(spent) bytes spent after the first")
+            peak = max(peak, try Self.liveWords(at: c.seq, store))
+            #expect(spent <= c.seq + 8 * Int64(peak - firstWords), "checkpoint at \(c.seq): \(spent) bytes spent after the first")
         }
         // And a point before the next checkpoint reconstructs from the first.
         let point = Point(run: 1, seq: first.seq + 100)
         let (_, engine, _) = try store.reconstruct(point)
         #expect(engine.seq == UInt64(point.seq))
+    }
+
+    /// Non-zero CPU words of the state at the checkpoint at `seq` of run 1.
+    static func liveWords(at seq: Int64, _ store: HistoryStore) throws -> Int {
+        let state = try #require(try store.read { db in try Checkpoints.nearest(run: 1, atOrBefore: seq, db: db) })
+        #expect(state.seq == UInt64(seq))
+        return CheckpointPolicy.liveWords(state)
+    }
+
+    @Test("a state that grows faster than the budget still gets its checkpoints: one map_sg of 30,000 scattered pages, 4 events a page")
+    func growthIsCredited() throws {
+        let path = try Scratch.file()
+        let store = try HistoryStore(path: path, mode: .write)
+        defer { store.close() }
+        var r = RunRecording(config: PageTableConfig(), strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        r.checkpointEvery = 10_000
+        let sg = ScatterGatherWorkload(pages: 30_000, seed: 3).call
+        let outcome = try r.record(into: store, steps: [.call(sg, line: 0, column: 0)])
+        let (events, rows) = try store.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT events FROM runs WHERE id = ?", arguments: [outcome.run])!,
+             try Row.fetchAll(db, sql: "SELECT seq, bytes FROM checkpoints WHERE run = ? ORDER BY seq", arguments: [outcome.run]))
+        }
+        let checkpoints = rows.map { (seq: $0["seq"] as Int64, bytes: $0["bytes"] as Int64) }
+        #expect(events > 120_000)
+        // Without the growth credit only the first was written: each delta cost about 2 bytes an event.
+        #expect(checkpoints.count >= 10, "\(checkpoints.count) checkpoints in \(events) events")
+        let gaps = zip(checkpoints.dropFirst(), checkpoints).map { $0.seq - $1.seq }
+        #expect(gaps.allSatisfy { $0 < 12_000 }, "\(gaps)")
+        let total = checkpoints.reduce(0) { $0 + $1.bytes }
+        let words = try Self.liveWords(at: checkpoints.last!.seq, store)
+        #expect(Double(total) <= Double(events) + 8 * Double(words) + Double(checkpoints[0].bytes), "\(total) bytes")
+        // A point between two of them is the state a history without checkpoints in the call replays to.
+        let plainPath = try Scratch.file()
+        let plain = try HistoryStore(path: plainPath, mode: .write)
+        defer { plain.close() }
+        var p = r
+        p.checkpointEvery = 1_000_000
+        let plainRun = try p.record(into: plain, steps: [.call(sg, line: 0, column: 0)]).run
+        let mid = checkpoints[checkpoints.count / 2].seq + 3_000
+        let (_, engine, _) = try store.reconstruct(Point(run: outcome.run, seq: mid))
+        let (_, replayed, _) = try plain.reconstruct(Point(run: plainRun, seq: mid))
+        #expect(engine.seq == UInt64(mid))
+        #expect(TimeTravelTests.differences(engine.captureState(), replayed.captureState()).isEmpty)
     }
 }

@@ -44,10 +44,19 @@ enum Checkpoints {
 /// state instead once the deltas since the last whole one would add up to
 /// more than it: loading any checkpoint then reads at most about twice the
 /// state. Checkpoints draw on a budget of `bytesPerEvent` bytes for each event
-/// recorded (0: no budget): one that does not fit waits for a later boundary,
-/// so a history spends at most that on them, whatever the state's size, plus
-/// the run's first checkpoint, which is written when due and paid back later.
+/// recorded (0: no budget), plus ``growthCredit`` bytes for each descriptor
+/// the state holds beyond the most it held at an earlier checkpoint: one that
+/// does not fit waits for a later boundary. A history then spends at most
+/// that on them, plus the run's first checkpoint, which is written when due
+/// and paid back later. The growth credit is what lets a state that grows
+/// faster than the budget (one map_sg of millions of pages: 4 events and 8
+/// bytes of descriptor per page) be written at all: without it every delta
+/// since the last checkpoint outgrew the budget that accrued meanwhile, and a
+/// 20M-event call got no checkpoint after its first.
 struct CheckpointPolicy {
+    /// Bytes credited per descriptor of growth: a raw descriptor's size,
+    /// more than one costs in a checkpoint.
+    static let growthCredit = 8.0
     let every: UInt64
     let bytesPerEvent: Double
     private var last: UInt64
@@ -59,6 +68,9 @@ struct CheckpointPolicy {
     private var budgetSeq: UInt64
     /// After a checkpoint that did not fit the budget: the seq at which it will.
     private var notBefore: UInt64 = 0
+    /// The most non-zero CPU words of any checkpoint so far, and their number at the last whole state.
+    private var peakWords = 0
+    private var wordsAtFull = 0
 
     /// `initial`: the checkpoint written at the start (a restored or continued state) and its size.
     init(every: UInt64, bytesPerEvent: Double, start: UInt64, initial: (state: EngineState, bytes: Int)?) {
@@ -69,6 +81,8 @@ struct CheckpointPolicy {
         if let initial {
             base = initial.state
             fullBytes = initial.bytes
+            peakWords = Self.liveWords(initial.state)
+            wordsAtFull = peakWords
         }
     }
 
@@ -82,11 +96,22 @@ struct CheckpointPolicy {
             budgetSeq = seq
         }
         let state = engine.captureState(openCalls: openCalls())
+        let words = Self.liveWords(state)
+        if words > peakWords {
+            // Credited once: a checkpoint that still does not fit keeps it for later.
+            if bytesPerEvent > 0 { budget += Double(words - peakWords) * Self.growthCredit }
+            peakWords = words
+        }
         var bytes: [UInt8]
         var whole = base == nil
         if let base {
             bytes = StateCodec.encodeDelta(state, since: base)
-            if deltaBytesSinceFull + bytes.count > fullBytes {
+            // What a whole state would cost, judged without writing one: the
+            // last one's size and the descriptors added since. A growing
+            // state's deltas stay under it, so it is not encoded at every
+            // checkpoint only to be thrown away.
+            let wholeEstimate = fullBytes + max(0, words - wordsAtFull) * Int(Self.growthCredit)
+            if deltaBytesSinceFull + bytes.count > wholeEstimate {
                 let full = StateCodec.encode(state)
                 if full.count <= deltaBytesSinceFull + bytes.count { bytes = full; whole = true }
             }
@@ -105,6 +130,7 @@ struct CheckpointPolicy {
         if bytesPerEvent > 0 { budget -= Double(bytes.count) }
         if whole {
             fullBytes = bytes.count
+            wordsAtFull = words
             deltaBytesSinceFull = 0
         } else {
             deltaBytesSinceFull += bytes.count
@@ -112,5 +138,12 @@ struct CheckpointPolicy {
         base = state
         last = seq
         return (seq, bytes)
+    }
+
+    /// Non-zero CPU words: the descriptors the state holds.
+    static func liveWords(_ s: EngineState) -> Int {
+        var n = 0
+        for w in s.cpu where w != 0 { n += 1 }
+        return n
     }
 }

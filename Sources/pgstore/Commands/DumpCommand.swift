@@ -39,8 +39,10 @@ struct DumpCommand: ParsableCommand {
         }
         switch format {
         case .json:
-            let tables = TablesJSON.tables(engine, memoryView: view == .memory)
-            try JSONOutput.write(DumpJSON(run: info.id, seq: p.seq, strategy: info.label, view: view.rawValue, tables: tables))
+            // One table at a time: a point in a long map_sg has millions of entries.
+            try JSONOutput.writeStreaming(head: DumpJSON.Head(run: info.id, seq: p.seq, strategy: info.label), key: "tables",
+                                          elements: engine.liveTablesInOrder().lazy.map { TablesJSON.table($0, of: engine, memoryView: view == .memory) },
+                                          tail: DumpJSON.Tail(view: view.rawValue), append: TableJSONWriter.append)
         case .text:
             var out = OutputBuffer()
             out.lines(TreeDump.lines(engine, header: "run \(info.id) (\(info.label), \(RunsCommand.describe(info.config))) at seq \(p.seq)",
@@ -49,11 +51,16 @@ struct DumpCommand: ParsableCommand {
         }
     }
 
-    struct DumpJSON: Encodable {
-        var run: Int64
-        var seq: Int64
-        var strategy: String
-        var view: String
-        var tables: [RunJSON.TableJSON]
+    /// The document: `run`, `seq`, `strategy`, then `tables` (written one
+    /// by one, JSONOutput.writeStreaming), then `view`, the keys in order.
+    enum DumpJSON {
+        struct Head: Encodable {
+            var run: Int64
+            var seq: Int64
+            var strategy: String
+        }
+        struct Tail: Encodable {
+            var view: String
+        }
     }
 }

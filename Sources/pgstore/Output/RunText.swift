@@ -42,6 +42,13 @@ struct OutputBuffer {
 
     mutating func lines(_ ss: [String]) { for s in ss { line(s) } }
 
+    mutating func write(_ s: some StringProtocol) { write(s.utf8) }
+
+    mutating func write(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     mutating func flush() {
         guard !buffer.isEmpty else { return }
         FileHandle.standardOutput.write(Data(buffer))

@@ -66,7 +66,10 @@ enum TreeDump {
 /// Tables as JSON, shared by `run --format json` and `dump --format json`.
 enum TablesJSON {
     static func tables<S>(_ e: IOPageTable<S>, memoryView: Bool = false) -> [RunJSON.TableJSON] {
-        e.liveTablesInOrder().map { id in
+        e.liveTablesInOrder().map { table($0, of: e, memoryView: memoryView) }
+    }
+
+    static func table<S>(_ id: Int, of e: IOPageTable<S>, memoryView: Bool = false) -> RunJSON.TableJSON {
             let t = e.tables[id]
             var entries: [RunJSON.EntryJSON] = []
             for entry in ShownEntry.entries(of: id, in: e, memoryView: memoryView) {
@@ -78,6 +81,5 @@ enum TablesJSON {
                                                  memory: stale ? hex16(memoryView ? cpu : mem) : nil))
             }
             return RunJSON.TableJSON(id: id, name: e.path(of: id), path: e.pathIndices(of: id), level: t.level, pa: hex(t.pa), entries: entries)
-        }
     }
 }

@@ -9,7 +9,8 @@
 /// records compactly (TableRecords.swift), and a memory word that now equals
 /// the CPU's (a word cleaned since the base) as its position alone: in
 /// version 2 those words went twice, once as CPU and once as memory, half of
-/// every churn delta. Version 2 is still read.
+/// every churn delta; and it writes CPU words as descriptors predicted from
+/// the one before (``Writer/descriptors(_:skip:)``). Version 2 is still read.
 extension StateCodec {
     static let deltaVersion: UInt8 = 4
     /// Deltas written before version 4.
@@ -61,7 +62,8 @@ extension StateCodec {
             w.varint(UInt64(words.count))
             w.sparse(words, skip: { i, v in i < old.count ? v == old[i] : v == 0 })
         }
-        differences(s.cpu, base.cpu)
+        w.varint(UInt64(s.cpu.count))
+        w.descriptors(s.cpu, skip: { i, v in i < base.cpu.count ? v == base.cpu[i] : v == 0 })
         w.byte(s.memory.isEmpty ? 0 : 1)
         if !s.memory.isEmpty {
             w.varint(UInt64(s.memory.count))
@@ -114,12 +116,12 @@ extension StateCodec {
             s.tables.append(format == deltaVersion ? try readCompactTable(id: id, in: s.tables, &r) : try readTable(id: id, &r))
         }
         try readAllocator(&r, into: &s)
-        func differences(_ words: inout [UInt64]) throws(DecodeError) {
+        func differences(_ words: inout [UInt64], descriptors: Bool = false) throws(DecodeError) {
             let n = try r.count()
             if words.count < n { words.append(contentsOf: repeatElement(0, count: n - words.count)) } else { words.removeLast(words.count - n) }
-            try r.applySparse(to: &words)
+            if descriptors { try r.applyDescriptors(to: &words) } else { try r.applySparse(to: &words) }
         }
-        try differences(&s.cpu)
+        try differences(&s.cpu, descriptors: format == deltaVersion)
         if try r.byte() == 1 {
             if format == deltaVersion {
                 let n = try r.count()

@@ -11,6 +11,11 @@ enum Checkpoints {
                        arguments: [run, Int64(seq), bytes.count, Data(bytes)])
     }
 
+    /// The seq of the latest checkpoint of `run` at or before `seq`.
+    static func nearestSeq(run: Int64, atOrBefore seq: Int64, db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT max(seq) FROM checkpoints WHERE run = ? AND seq <= ?", arguments: [run, seq])
+    }
+
     /// The state at the latest checkpoint of `run` at or before `seq`.
     static func nearest(run: Int64, atOrBefore seq: Int64, db: Database) throws -> EngineState? {
         // Back from the checkpoint to the whole state its deltas start from.

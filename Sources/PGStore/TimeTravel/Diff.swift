@@ -65,8 +65,20 @@ extension HistoryStore {
     /// the events between the points touched; across runs (which must share a
     /// configuration) it compares the whole trees, matching tables by path.
     public func diff(_ a: Point, _ b: Point) throws(StoreError) -> HistoryDiff {
-        let left = try reconstruct(a)
-        let right = try reconstruct(b)
+        // In one run the later point continues from the earlier one's engine
+        // when no checkpoint lies between them.
+        let left: (run: RunInfo, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])
+        let right: (run: RunInfo, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])
+        if a.run == b.run && a.seq <= b.seq {
+            left = try reconstruct(a)
+            right = try reconstruct(b, continuing: (a.seq, left.engine, left.openCalls))
+        } else if a.run == b.run {
+            right = try reconstruct(b)
+            left = try reconstruct(a, continuing: (b.seq, right.engine, right.openCalls))
+        } else {
+            left = try reconstruct(a)
+            right = try reconstruct(b)
+        }
         guard left.run.sharesConfiguration(with: right.run) else {
             throw StoreError(.invalid, path: path, "runs \(a.run) and \(b.run) have different table configurations "
                 + "(\(left.run.config.stage)/\(left.run.config.granule)/\(left.run.config.ias)/\(left.run.config.oas) vs "

@@ -88,12 +88,10 @@ struct StateCodecFormatTests {
         let states = try Self.churnStates(granule: .size4K, strategy: .eager)
         let last = try #require(states.last)
         #expect(last.tables.count > 200)
-        #expect(try StateCodec.decode(StateCodec.encode(last)) == last)
+        #expect(try StateCodec.decode(StateCodec.encode(last)) == last.forgettingFreedTables)
         var compact = StateCodec.Writer(), legacy = StateCodec.Writer()
-        for t in last.tables {
-            StateCodec.writeCompactTable(t, in: last.tables, &compact)
-            StateCodec.writeTable(t, &legacy)
-        }
+        StateCodec.writeTableRecords(last.tables, &compact)
+        for t in last.tables { StateCodec.writeTable(t, &legacy) }
         #expect(Double(compact.bytes.count) < 0.5 * Double(legacy.bytes.count),
                 "\(last.tables.count) records: version 3 \(compact.bytes.count) bytes, version 1 \(legacy.bytes.count)")
         var newDeltas = 0, oldDeltas = 0
@@ -104,6 +102,40 @@ struct StateCodecFormatTests {
             oldDeltas += Self.legacyDelta(states[i], since: states[i - 1]).count
         }
         #expect(Double(newDeltas) < 0.65 * Double(oldDeltas), "version 4: \(newDeltas) bytes, version 2: \(oldDeltas)")
+    }
+
+    @Test("a whole state keeps freed tables as tombstones, and deltas written against the full records read back on it",
+          arguments: [Strategy.eager, .deferred])
+    func freedTablesForgotten(_ strategy: Strategy) throws {
+        let states = try Self.churnStates(granule: .size4K, strategy: strategy, operations: 6_000, every: 151)
+        var forgotten = 0
+        for k in stride(from: 2, to: states.count - 8, by: 9) {
+            let whole = StateCodec.encode(states[k])
+            var chained = try StateCodec.decode(whole)
+            #expect(chained == states[k].forgettingFreedTables, "whole state \(k)")
+            let freed = states[k].tables.filter(\.freed).count
+            forgotten += freed
+            #expect(chained.tables.count == states[k].tables.count && chained.tables.filter(\.freed).count == freed)
+            // Later deltas were encoded against full records; they read back on tombstones.
+            for i in (k + 1)...(k + 8) {
+                try StateCodec.applyDelta(StateCodec.encodeDelta(states[i], since: states[i - 1]), into: &chained)
+                #expect(chained.forgettingFreedTables == states[i].forgettingFreedTables, "delta \(i) on the whole state \(k)")
+                #expect(chained.tables.filter { !$0.freed } == states[i].tables.filter { !$0.freed }, "live records at \(i)")
+            }
+            // An engine loaded from it has the same live tree and memory.
+            let a = try IOPageTable(config: .default, strategy: strategy, state: chained, sink: NullSink())
+            let b = try IOPageTable(config: .default, strategy: strategy, state: states[k + 8], sink: NullSink())
+            #expect(a.liveTablesInOrder() == b.liveTablesInOrder())
+            #expect(a.liveTablesInOrder().map { a.path(of: $0) } == b.liveTablesInOrder().map { b.path(of: $0) })
+        }
+        #expect(forgotten > 250, "too few freed tables to test: \(forgotten)")
+        // A whole state of a churned run is mostly its live tables now.
+        let last = try #require(states.last)
+        var records = StateCodec.Writer()
+        StateCodec.writeTableRecords(last.tables, &records)
+        let live = last.tables.filter { !$0.freed }.count
+        #expect(records.bytes.count < 12 * live + 4 * (last.tables.count - live) / 10 + 64,
+                "\(records.bytes.count) bytes for \(live) live of \(last.tables.count) tables")
     }
 
     @Test("table records the prediction does not fit (no parent, a later parent, pages not aligned, new sizes) read back exactly")
@@ -124,7 +156,7 @@ struct StateCodecFormatTests {
             t.freed = r.freed
             s.tables.append(t)
         }
-        #expect(try StateCodec.decode(StateCodec.encode(s)) == s)
+        #expect(try StateCodec.decode(StateCodec.encode(s)) == s.forgettingFreedTables)
         let base = e.captureState()
         #expect(try StateCodec.applyDelta(StateCodec.encodeDelta(s, since: base), to: base) == s)
         var truncated = StateCodec.encode(s)

@@ -26,3 +26,15 @@ public struct TableInfo: Sendable, Hashable, Codable {
         self.parent = parent; self.parentIndex = parentIndex; self.iovaBase = iovaBase
     }
 }
+
+extension TableInfo {
+    /// A freed table as a whole-state checkpoint keeps it: its id and that it
+    /// is freed. Nothing reads a freed table's record: ids are never reused,
+    /// and the log names a table by its path when it frees it, from the live
+    /// engine.
+    public static func tombstone(id: Int) -> TableInfo {
+        var t = TableInfo(id: id, pa: 0, bytes: 0, allocBytes: 0, level: 0, parent: nil, parentIndex: 0, iovaBase: 0)
+        t.freed = true
+        return t
+    }
+}

@@ -31,6 +31,15 @@ public struct EngineState: Sendable, Equatable {
 
     /// True between calls: a state a run can be restored from.
     public var isBetweenCalls: Bool { openCalls.isEmpty }
+
+    /// The state as a whole-state checkpoint keeps it: each freed table's
+    /// record replaced by its tombstone. Two states with the same live
+    /// tables, memory, TLB and allocator are equal in this form.
+    public var forgettingFreedTables: EngineState {
+        var s = self
+        for i in s.tables.indices where s.tables[i].freed { s.tables[i] = .tombstone(id: i) }
+        return s
+    }
 }
 
 extension IOPageTable {

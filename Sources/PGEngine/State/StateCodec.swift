@@ -6,7 +6,9 @@
 /// Version 3 writes each table record as its differences from what the
 /// records before it predict (TableRecords.swift): a run that allocates and
 /// frees tables keeps every record, and at 136M events of churn the version-1
-/// records were 95% of a whole state. It writes each descriptor as its
+/// records were 95% of a whole state; freed tables, whose records nothing
+/// reads once they are freed, come back as tombstones
+/// (``EngineState/forgettingFreedTables``). It writes each descriptor as its
 /// difference from the one before (``Writer/descriptors(_:skip:)``).
 /// Version 1 is still read.
 public enum StateCodec {
@@ -24,8 +26,7 @@ public enum StateCodec {
         w.u32(magic)
         w.byte(version)
         w.varint(s.seq)
-        w.varint(UInt64(s.tables.count))
-        for t in s.tables { writeCompactTable(t, in: s.tables, &w) }
+        writeTableRecords(s.tables, &w)
         writeAllocator(s, &w)
         w.varint(UInt64(s.cpu.count))
         w.descriptors(s.cpu, skip: { _, v in v == 0 })
@@ -47,10 +48,12 @@ public enum StateCodec {
         var s = EngineState(seq: try r.varint(), tables: [], root: 0, isFreed: false, allocatorNext: 0, freeLists: [:],
                             cpu: [], memory: [], dirty: [], tlbLeaves: [:], tlbWalks: [:], gather: Gather(),
                             warnedPartialUnmap: false, openCalls: [])
-        let tableCount = try r.count()
-        s.tables.reserveCapacity(tableCount)
-        for id in 0..<tableCount {
-            s.tables.append(format == version ? try readCompactTable(id: id, in: s.tables, &r) : try readTable(id: id, &r))
+        if format == version {
+            s.tables = try readTableRecords(&r)
+        } else {
+            let tableCount = try r.count()
+            s.tables.reserveCapacity(tableCount)
+            for id in 0..<tableCount { s.tables.append(try readTable(id: id, &r)) }
         }
         try readAllocator(&r, into: &s)
         s.cpu = [UInt64](repeating: 0, count: try r.count())

@@ -53,10 +53,14 @@ extension StateCodec {
             freedBase.freed = true
             let onlyFreed = s.tables[id] == freedBase
             w.varint(UInt64(id - last) << 1 | (onlyFreed ? 1 : 0))
-            if !onlyFreed { writeCompactTable(s.tables[id], in: s.tables, &w) }
+            if !onlyFreed { writeCompactTable(s.tables[id], in: s.tables, previous: predictor(below: id, in: s.tables), &w) }
             last = id
         }
-        for t in s.tables[common...] { writeCompactTable(t, in: s.tables, &w) }
+        var previous = predictor(below: common, in: s.tables)
+        for t in s.tables[common...] {
+            writeCompactTable(t, in: s.tables, previous: previous, &w)
+            if !t.freed { previous = t }
+        }
         writeAllocator(s, &w)
         func differences(_ words: [UInt64], _ old: [UInt64]) {
             w.varint(UInt64(words.count))
@@ -108,12 +112,19 @@ extension StateCodec {
             if code & 1 == 1 {
                 s.tables[id].freed = true
             } else {
-                s.tables[id] = try readCompactTable(id: id, in: s.tables, &r)
+                s.tables[id] = try readCompactTable(id: id, in: s.tables, previous: predictor(below: id, in: s.tables), &r)
             }
             last = id
         }
+        var previous = predictor(below: baseTables, in: s.tables)
         for id in baseTables..<count {
-            s.tables.append(format == deltaVersion ? try readCompactTable(id: id, in: s.tables, &r) : try readTable(id: id, &r))
+            if format == deltaVersion {
+                let t = try readCompactTable(id: id, in: s.tables, previous: previous, &r)
+                s.tables.append(t)
+                if !t.freed { previous = t }
+            } else {
+                s.tables.append(try readTable(id: id, &r))
+            }
         }
         try readAllocator(&r, into: &s)
         func differences(_ words: inout [UInt64], descriptors: Bool = false) throws(DecodeError) {

@@ -7,8 +7,65 @@
 /// parent's block size. Encoded so, a record takes about 8 bytes instead of
 /// about 21, which matters because records are never dropped: a freed table
 /// keeps its record (the logs name it by path), so a run that allocates and
-/// frees tables carries them all.
+/// frees tables carries them all in deltas. A whole state writes only the
+/// records of tables not freed, and the freed ids as runs
+/// (``writeTableRecords(_:_:)``): at 136M events of churn 97,000 records, of
+/// which 900 were live, made a whole state 1 MB instead of 50 KB.
 extension StateCodec {
+    /// A whole state's table records: the count, the lengths of alternating
+    /// runs of ids not freed and freed (starting with one not freed, perhaps
+    /// empty), then the records of the tables not freed.
+    static func writeTableRecords(_ tables: [TableInfo], _ w: inout Writer) {
+        w.varint(UInt64(tables.count))
+        var runs: [Int] = []
+        var freed = false, length = 0
+        for t in tables {
+            if t.freed != freed {
+                runs.append(length)
+                freed.toggle()
+                length = 0
+            }
+            length += 1
+        }
+        runs.append(length)
+        w.varint(UInt64(runs.count))
+        for n in runs { w.varint(UInt64(n)) }
+        var previous: TableInfo?
+        for t in tables where !t.freed {
+            writeCompactTable(t, in: tables, previous: previous, &w)
+            previous = t
+        }
+    }
+
+    /// Reads ``writeTableRecords(_:_:)``: freed tables come back as tombstones.
+    static func readTableRecords(_ r: inout Reader) throws(DecodeError) -> [TableInfo] {
+        let count = try r.count()
+        var freedIDs: [Bool] = []
+        freedIDs.reserveCapacity(count)
+        var freed = false
+        for _ in 0..<(try r.count()) {
+            let n = try r.count()
+            guard freedIDs.count + n <= count else { throw DecodeError(description: "table runs longer than the tables in checkpoint") }
+            freedIDs.append(contentsOf: repeatElement(freed, count: n))
+            freed.toggle()
+        }
+        guard freedIDs.count == count else { throw DecodeError(description: "table runs shorter than the tables in checkpoint") }
+        var tables: [TableInfo] = []
+        tables.reserveCapacity(count)
+        var previous: TableInfo?
+        for id in 0..<count {
+            if freedIDs[id] {
+                tables.append(.tombstone(id: id))
+            } else {
+                let t = try readCompactTable(id: id, in: tables, previous: previous, &r)
+                guard !t.freed else { throw DecodeError(description: "table \(id) is freed and not in checkpoint") }
+                tables.append(t)
+                previous = t
+            }
+        }
+        return tables
+    }
+
     private enum Header {
         static let levelMask: UInt8 = 0b11
         static let freed: UInt8 = 1 << 2
@@ -22,10 +79,23 @@ extension StateCodec {
     @inline(__always) static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
     @inline(__always) static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
 
-    /// Writes `t`, whose id is its index in `tables`; the records before it are the prediction.
-    static func writeCompactTable(_ t: TableInfo, in tables: [TableInfo], _ w: inout Writer) {
-        let previous = t.id > 0 ? tables[t.id - 1] : nil
-        let parent = t.parent.flatMap { $0 < t.id ? tables[$0] : nil }
+    /// The latest record before `id` that is not freed: what a record is
+    /// predicted from. Freed records are left out because a whole state keeps
+    /// them as tombstones (``TableInfo/tombstone(id:)``), so the reader of a
+    /// delta on it may hold a tombstone where the writer held the record.
+    static func predictor(below id: Int, in tables: [TableInfo]) -> TableInfo? {
+        var i = min(id, tables.count) - 1
+        while i >= 0 {
+            if !tables[i].freed { return tables[i] }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Writes `t`, whose id is its index in `tables`, predicted from `previous`
+    /// (``predictor(below:in:)``) and from its parent when that is not freed.
+    static func writeCompactTable(_ t: TableInfo, in tables: [TableInfo], previous: TableInfo?, _ w: inout Writer) {
+        let parent = t.parent.flatMap { $0 < t.id && !tables[$0].freed ? tables[$0] : nil }
         let paBase = previous?.pa ?? 0
         let iovaBase = parent?.iovaBase ?? 0
         var header = UInt8(t.level) & Header.levelMask
@@ -49,11 +119,11 @@ extension StateCodec {
         w.varint(header & Header.pageIOVA != 0 ? zigzag(d >> 12) : zigzag(d))
     }
 
-    /// Reads the record of table `id`; `tables` holds the records of ids below it.
-    static func readCompactTable(id: Int, in tables: [TableInfo], _ r: inout Reader) throws(DecodeError) -> TableInfo {
+    /// Reads the record of table `id`; `tables` holds the records of ids below
+    /// it, and `previous` is ``predictor(below:in:)`` of them.
+    static func readCompactTable(id: Int, in tables: [TableInfo], previous: TableInfo?, _ r: inout Reader) throws(DecodeError) -> TableInfo {
         guard id <= tables.count else { throw DecodeError(description: "table \(id) read out of order in checkpoint") }
         let header = try r.byte()
-        let previous = id > 0 ? tables[id - 1] : nil
         var bytes: UInt64, allocBytes: UInt64
         if header & Header.sameSizes != 0 {
             guard let previous else { throw DecodeError(description: "table 0 repeats the sizes of no table in checkpoint") }
@@ -76,7 +146,9 @@ extension StateCodec {
         }
         var iovaBase: UInt64 = 0
         if header & Header.iovaFromParent != 0 {
-            guard let p = parent, p < id else { throw DecodeError(description: "table \(id) predicts its IOVA from no earlier parent in checkpoint") }
+            guard let p = parent, p < id, !tables[p].freed else {
+                throw DecodeError(description: "table \(id) predicts its IOVA from no earlier parent in checkpoint")
+            }
             iovaBase = tables[p].iovaBase
         }
         let d = unzigzag(try r.varint())

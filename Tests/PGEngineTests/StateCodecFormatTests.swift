@@ -211,4 +211,35 @@ struct StateCodecFormatTests {
         var over = StateCodec.Reader(bytes: w.bytes)
         #expect(throws: StateCodec.DecodeError.self) { try over.applyDescriptors(to: &small) }
     }
+
+    @Test("a delta's memory is what differs from the CPU words written since its base, cleaned: almost nothing under eager; stale words read back exactly")
+    func memoryPredictedFromWrites() throws {
+        let states = try Self.churnStates(granule: .size4K, strategy: .eager, operations: 1_500, every: 23)
+        var listed = 0, writtenWords = 0, perturbedWords = 0
+        var rng = SplitMix64(seed: 21)
+        for i in 1..<states.count {
+            var s = states[i]
+            let base = states[i - 1]
+            let written = s.cpu.indices.filter { k in k < base.cpu.count ? s.cpu[k] != base.cpu[k] : s.cpu[k] != 0 }
+            var w = StateCodec.Writer()
+            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written)
+            var r = StateCodec.Reader(bytes: w.bytes)
+            listed += try r.count()
+            writtenWords += written.count
+            #expect(try StateCodec.applyDelta(StateCodec.encodeDelta(s, since: base), to: base) == s, "delta \(i)")
+            // Stale words the prediction cannot know: some written words left
+            // as they were, some set to other values, some unwritten words changed.
+            for _ in 0..<20 where !written.isEmpty {
+                let k = written[Int(rng.next() % UInt64(written.count))]
+                s.memory[k] = rng.next() % 2 == 0 ? (k < base.memory.count ? base.memory[k] : 0) : rng.next()
+                let other = Int(rng.next() % UInt64(s.memory.count))
+                s.memory[other] = rng.next() % 3 == 0 ? s.cpu[other] : rng.next()
+                perturbedWords += 2
+            }
+            #expect(try StateCodec.applyDelta(StateCodec.encodeDelta(s, since: base), to: base) == s, "perturbed delta \(i)")
+        }
+        // Only table descriptors whose line was cleaned again carry SW_SYNC to memory.
+        #expect(writtenWords > 10_000 && listed * 40 < writtenWords, "\(listed) of \(writtenWords) written words listed")
+        #expect(perturbedWords > 500)
+    }
 }

@@ -68,6 +68,12 @@ public enum StateCodec {
         return s
     }
 
+    /// What memory holds of a CPU word once its line is cleaned: the word
+    /// itself, but a table descriptor without its SW_SYNC bit, which the CPU
+    /// sets after the clean (`arm_lpae_install_table`) and a later clean of the
+    /// line alone carries to memory.
+    @inline(__always) static func cleaned(_ cpu: UInt64) -> UInt64 { cpu & ~DescriptorBits.swSync }
+
     // MARK: Parts both forms share (whole states and deltas, StateDelta.swift)
 
     static func writeTable(_ t: TableInfo, _ w: inout Writer) {
@@ -159,12 +165,27 @@ public enum StateCodec {
         mutating func sparse(_ words: [UInt64], skip: (UInt64) -> Bool) {
             sparse(words, skip: { _, v in skip(v) })
         }
-        /// Memory words that differ from the base's memory (or are non-zero
-        /// past its end), each flagged when it equals the new CPU word: a word
-        /// cleaned since the base then costs its position only.
-        mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64]) {
+        /// Memory words as their differences from a prediction: a word the
+        /// CPU wrote since the base (`written`, ascending) is predicted
+        /// cleaned (``StateCodec/cleaned(_:)``); any other word unchanged from
+        /// the base. Listed are the words that differ from that, each flagged
+        /// when it equals the CPU word (then its position alone goes). Under
+        /// a strategy that cleans what it writes the list is empty; deferred
+        /// leaves list their stale words, and a word cleaned since the base
+        /// that the CPU wrote before it costs its position.
+        mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int]) {
             var kept: [Int] = []
-            for (i, v) in memory.enumerated() where i < base.count ? v != base[i] : v != 0 { kept.append(i) }
+            var next = 0
+            for (i, v) in memory.enumerated() {
+                let predicted: UInt64
+                if next < written.count && written[next] == i {
+                    predicted = StateCodec.cleaned(cpu[i])
+                    next += 1
+                } else {
+                    predicted = i < base.count ? base[i] : 0
+                }
+                if v != predicted { kept.append(i) }
+            }
             varint(UInt64(kept.count))
             var last = 0
             for i in kept {
@@ -185,17 +206,25 @@ public enum StateCodec {
             for (i, v) in words.enumerated() where !skip(i, v) { kept += 1 }
             varint(UInt64(kept))
             var last = 0, previous: UInt64 = 0
-            for (i, v) in words.enumerated() where !skip(i, v) {
-                let predicted = v & 0xfff == previous & 0xfff
-                varint(UInt64(i - last) << 1 | (predicted ? 1 : 0))
-                if predicted {
-                    varint(StateCodec.zigzag(Int64(bitPattern: (v >> 12) &- (previous >> 12))))
-                } else {
-                    varint(v)
-                }
-                last = i
-                previous = v
+            for (i, v) in words.enumerated() where !skip(i, v) { descriptor(v, at: i, &last, &previous) }
+        }
+        /// The same for the words at `positions` (ascending).
+        mutating func descriptors(_ words: [UInt64], at positions: [Int]) {
+            varint(UInt64(positions.count))
+            var last = 0, previous: UInt64 = 0
+            for i in positions { descriptor(words[i], at: i, &last, &previous) }
+        }
+        @inline(__always)
+        private mutating func descriptor(_ v: UInt64, at i: Int, _ last: inout Int, _ previous: inout UInt64) {
+            let predicted = v & 0xfff == previous & 0xfff
+            varint(UInt64(i - last) << 1 | (predicted ? 1 : 0))
+            if predicted {
+                varint(StateCodec.zigzag(Int64(bitPattern: (v >> 12) &- (previous >> 12))))
+            } else {
+                varint(v)
             }
+            last = i
+            previous = v
         }
         mutating func sparse(_ words: [UInt64], skip: (Int, UInt64) -> Bool) {
             var kept: [(Int, UInt64)] = []
@@ -239,7 +268,8 @@ public enum StateCodec {
             guard v <= UInt64(bytes.count) * 8 + (1 << 24) else { throw DecodeError(description: "implausible count in checkpoint") }
             return Int(v)
         }
-        /// Overwrites the memory words a ``Writer/memoryDifferences(_:base:cpu:)`` list names.
+        /// Applies a ``Writer/memoryDifferences(_:base:cpu:written:)`` list to
+        /// the base's memory, the CPU words at `written` already taken as cleaned.
         mutating func applyMemoryDifferences(to out: inout [UInt64], cpu: [UInt64]) throws(DecodeError) {
             let n = try self.count()
             var i = 0
@@ -258,6 +288,14 @@ public enum StateCodec {
         }
         /// Overwrites the words a ``Writer/descriptors(_:skip:)`` list names.
         mutating func applyDescriptors(to out: inout [UInt64]) throws(DecodeError) {
+            var unused: [Int] = []
+            try applyDescriptors(to: &out, written: &unused, listing: false)
+        }
+        /// The same, appending the positions written to `written`.
+        mutating func applyDescriptors(to out: inout [UInt64], written: inout [Int]) throws(DecodeError) {
+            try applyDescriptors(to: &out, written: &written, listing: true)
+        }
+        private mutating func applyDescriptors(to out: inout [UInt64], written: inout [Int], listing: Bool) throws(DecodeError) {
             let n = try self.count()
             var i = 0
             var previous: UInt64 = 0
@@ -276,6 +314,7 @@ public enum StateCodec {
                 }
                 out[i] = v
                 previous = v
+                if listing { written.append(i) }
             }
         }
         /// Overwrites the words a sparse list names.

@@ -9,8 +9,10 @@
 /// records compactly (TableRecords.swift), and a memory word that now equals
 /// the CPU's (a word cleaned since the base) as its position alone: in
 /// version 2 those words went twice, once as CPU and once as memory, half of
-/// every churn delta; and it writes CPU words as descriptors predicted from
-/// the one before (``Writer/descriptors(_:skip:)``). Version 2 is still read.
+/// every churn delta; it writes CPU words as descriptors predicted from the
+/// one before (``Writer/descriptors(_:skip:)``), and memory as what differs
+/// from the CPU's words written since the base, cleaned
+/// (``Writer/memoryDifferences(_:base:cpu:written:)``). Version 2 is still read.
 extension StateCodec {
     static let deltaVersion: UInt8 = 4
     /// Deltas written before version 4.
@@ -66,12 +68,13 @@ extension StateCodec {
             w.varint(UInt64(words.count))
             w.sparse(words, skip: { i, v in i < old.count ? v == old[i] : v == 0 })
         }
+        let written = s.cpu.indices.filter { i in i < base.cpu.count ? s.cpu[i] != base.cpu[i] : s.cpu[i] != 0 }
         w.varint(UInt64(s.cpu.count))
-        w.descriptors(s.cpu, skip: { i, v in i < base.cpu.count ? v == base.cpu[i] : v == 0 })
+        w.descriptors(s.cpu, at: written)
         w.byte(s.memory.isEmpty ? 0 : 1)
         if !s.memory.isEmpty {
             w.varint(UInt64(s.memory.count))
-            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu)
+            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written)
             differences(s.dirty, base.dirty)
         }
         writeTail(s, &w)
@@ -127,16 +130,28 @@ extension StateCodec {
             }
         }
         try readAllocator(&r, into: &s)
-        func differences(_ words: inout [UInt64], descriptors: Bool = false) throws(DecodeError) {
-            let n = try r.count()
+        func resize(_ words: inout [UInt64], _ n: Int) {
             if words.count < n { words.append(contentsOf: repeatElement(0, count: n - words.count)) } else { words.removeLast(words.count - n) }
-            if descriptors { try r.applyDescriptors(to: &words) } else { try r.applySparse(to: &words) }
         }
-        try differences(&s.cpu, descriptors: format == deltaVersion)
+        func differences(_ words: inout [UInt64]) throws(DecodeError) {
+            resize(&words, try r.count())
+            try r.applySparse(to: &words)
+        }
+        var written: [Int] = []
+        if format == deltaVersion {
+            resize(&s.cpu, try r.count())
+            try r.applyDescriptors(to: &s.cpu, written: &written)
+        } else {
+            try differences(&s.cpu)
+        }
         if try r.byte() == 1 {
             if format == deltaVersion {
-                let n = try r.count()
-                if s.memory.count < n { s.memory.append(contentsOf: repeatElement(0, count: n - s.memory.count)) } else { s.memory.removeLast(s.memory.count - n) }
+                resize(&s.memory, try r.count())
+                // The words the CPU wrote are taken as cleaned, then the list corrects that.
+                for i in written {
+                    guard i < s.memory.count else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }
+                    s.memory[i] = cleaned(s.cpu[i])
+                }
                 try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu)
             } else {
                 try differences(&s.memory)

@@ -67,6 +67,8 @@ struct CheckpointPolicy {
     private var last: UInt64
     /// The state at the last checkpoint written, the base of the next delta.
     private var base: EngineState?
+    /// A state whose storage the next capture reuses (the base before last).
+    private var spare: EngineState?
     private var fullBytes = 0
     private var deltaBytesSinceFull = 0
     private var budget = 0.0
@@ -100,7 +102,14 @@ struct CheckpointPolicy {
             budget += Double(seq &- budgetSeq) * bytesPerEvent
             budgetSeq = seq
         }
-        let state = engine.captureState(openCalls: openCalls())
+        var state: EngineState
+        if var reused = spare {
+            spare = nil
+            engine.captureState(into: &reused, openCalls: openCalls())
+            state = reused
+        } else {
+            state = engine.captureState(openCalls: openCalls())
+        }
         let words = Self.liveWords(state)
         if words > peakWords {
             // Credited once: a checkpoint that still does not fit keeps it for later.
@@ -130,6 +139,7 @@ struct CheckpointPolicy {
             // Not affordable yet: try again once the budget has grown enough
             // (never at every boundary: capturing the state costs its size).
             notBefore = seq &+ UInt64(((Double(bytes.count) - budget) / bytesPerEvent).rounded(.up))
+            spare = state
             return nil
         }
         if bytesPerEvent > 0 { budget -= Double(bytes.count) }
@@ -140,6 +150,7 @@ struct CheckpointPolicy {
         } else {
             deltaBytesSinceFull += bytes.count
         }
+        spare = base
         base = state
         last = seq
         return (seq, bytes)

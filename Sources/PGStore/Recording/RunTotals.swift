@@ -42,6 +42,26 @@ struct RunTotals {
         return t
     }
 
+    /// Steps an upsert of four integers and returns the first column of its RETURNING row.
+    private static func upsert(_ statement: Statement, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64) throws -> Int64? {
+        let h = statement.sqliteStatement
+        sqlite3_bind_int64(h, 1, a)
+        sqlite3_bind_int64(h, 2, b)
+        sqlite3_bind_int64(h, 3, c)
+        sqlite3_bind_int64(h, 4, d)
+        var value: Int64?
+        var rc = sqlite3_step(h)
+        if rc == SQLITE_ROW {
+            value = sqlite3_column_int64(h, 0)
+            rc = sqlite3_step(h)
+        }
+        sqlite3_reset(h)
+        guard rc == SQLITE_DONE else {
+            throw StoreError(.sqlite, path: "", "writing the run's totals: SQLite error \(rc): \(String(cString: sqlite3_errmsg(sqlite3_db_handle(h))))")
+        }
+        return value
+    }
+
     /// Statements that write the totals, prepared once per recording.
     struct Statements {
         let run: Statement
@@ -74,12 +94,16 @@ struct RunTotals {
     }
 
     /// Writes the totals as of `events` committed events; the line counts start again from zero.
+    /// The upserts go in key order (the B-tree's), bound and stepped on the
+    /// raw statement handles: through GRDB's arguments they were 4% of a
+    /// churn recording.
     mutating func write(run: Int64, events: Int64, calls: Int64, with s: Statements) throws {
         self.calls = calls
         // Lines first: they give the distinct lines and the most cleans of one.
         var tables: [Int64: (cleans: Int64, lines: Int64)] = [:]
-        for (key, cleans) in lineCleans {
-            let after = try Int64.fetchOne(s.line, arguments: [run, key.table, key.line, cleans]) ?? cleans
+        let lines = lineCleans.sorted { ($0.key.table, $0.key.line) < ($1.key.table, $1.key.line) }
+        for (key, cleans) in lines {
+            let after = try Self.upsert(s.line, run, key.table, key.line, cleans) ?? cleans
             let isNew = after == cleans
             if isNew { distinctLines += 1 }
             maxLineCleans = max(maxLineCleans, after)
@@ -87,8 +111,8 @@ struct RunTotals {
             if isNew { tables[key.table, default: (0, 0)].lines += 1 }
         }
         lineCleans.removeAll(keepingCapacity: true)
-        for (table, t) in tables {
-            let after = try Int64.fetchOne(s.table, arguments: [run, table, t.cleans, t.lines]) ?? t.cleans
+        for (table, t) in tables.sorted(by: { $0.key < $1.key }) {
+            let after = try Self.upsert(s.table, run, table, t.cleans, t.lines) ?? t.cleans
             if after == t.cleans { cleanedTables += 1 }
         }
         try s.run.execute(arguments: [run, events, calls, descriptorWrites, cleanCalls, linesCleaned, mappedBytes,

@@ -195,37 +195,6 @@ public enum StateCodec {
                 last = i
             }
         }
-        /// Descriptors, as ``sparse(_:skip:)`` lists them but each predicted
-        /// from the one before it: a word whose low 12 bits (attributes and
-        /// type) match the previous word's is written as the change of the
-        /// bits above, in pages, zigzagged, with a flag in its gap. The next
-        /// page of a run then costs one byte, a page anywhere in 4 GiB three,
-        /// against six for the word.
-        mutating func descriptors(_ words: [UInt64], skip: (Int, UInt64) -> Bool) {
-            var kept = 0
-            for (i, v) in words.enumerated() where !skip(i, v) { kept += 1 }
-            varint(UInt64(kept))
-            var last = 0, previous: UInt64 = 0
-            for (i, v) in words.enumerated() where !skip(i, v) { descriptor(v, at: i, &last, &previous) }
-        }
-        /// The same for the words at `positions` (ascending).
-        mutating func descriptors(_ words: [UInt64], at positions: [Int]) {
-            varint(UInt64(positions.count))
-            var last = 0, previous: UInt64 = 0
-            for i in positions { descriptor(words[i], at: i, &last, &previous) }
-        }
-        @inline(__always)
-        private mutating func descriptor(_ v: UInt64, at i: Int, _ last: inout Int, _ previous: inout UInt64) {
-            let predicted = v & 0xfff == previous & 0xfff
-            varint(UInt64(i - last) << 1 | (predicted ? 1 : 0))
-            if predicted {
-                varint(StateCodec.zigzag(Int64(bitPattern: (v >> 12) &- (previous >> 12))))
-            } else {
-                varint(v)
-            }
-            last = i
-            previous = v
-        }
         mutating func sparse(_ words: [UInt64], skip: (Int, UInt64) -> Bool) {
             var kept: [(Int, UInt64)] = []
             for (i, v) in words.enumerated() where !skip(i, v) { kept.append((i, v)) }
@@ -284,37 +253,6 @@ public enum StateCodec {
                 } else {
                     out[i] = try varint()
                 }
-            }
-        }
-        /// Overwrites the words a ``Writer/descriptors(_:skip:)`` list names.
-        mutating func applyDescriptors(to out: inout [UInt64]) throws(DecodeError) {
-            var unused: [Int] = []
-            try applyDescriptors(to: &out, written: &unused, listing: false)
-        }
-        /// The same, appending the positions written to `written`.
-        mutating func applyDescriptors(to out: inout [UInt64], written: inout [Int]) throws(DecodeError) {
-            try applyDescriptors(to: &out, written: &written, listing: true)
-        }
-        private mutating func applyDescriptors(to out: inout [UInt64], written: inout [Int], listing: Bool) throws(DecodeError) {
-            let n = try self.count()
-            var i = 0
-            var previous: UInt64 = 0
-            for _ in 0..<n {
-                let code = try varint()
-                guard code >> 1 < UInt64(out.count) else { throw DecodeError(description: "sparse index out of range in checkpoint") }
-                i += Int(code >> 1)
-                guard i < out.count else { throw DecodeError(description: "sparse index out of range in checkpoint") }
-                let v: UInt64
-                if code & 1 == 1 {
-                    let pages = UInt64(bitPattern: StateCodec.unzigzag(try varint())) &+ (previous >> 12)
-                    guard pages >> 52 == 0 else { throw DecodeError(description: "bad descriptor in checkpoint") }
-                    v = pages << 12 | previous & 0xfff
-                } else {
-                    v = try varint()
-                }
-                out[i] = v
-                previous = v
-                if listing { written.append(i) }
             }
         }
         /// Overwrites the words a sparse list names.

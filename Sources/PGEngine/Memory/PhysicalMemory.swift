@@ -19,6 +19,12 @@ public struct PhysicalMemory: Sendable {
     var cpu: [UInt64] = []
     var memory: [UInt64] = []
     var dirty: [UInt64] = []   // one bit per line
+    /// One bit per page of ``wordsPerPage`` words changed in either view (or
+    /// in its dirty bits) since ``clearTouched()``: a checkpoint looks at
+    /// those pages only, not the whole state.
+    private(set) var touched: [UInt64] = []
+    /// Words per tracked page: 4 KiB.
+    public static let wordsPerPage = 512
 
     public init(base: UInt64, lineSize: Int, coherent: Bool) {
         self.base = base
@@ -43,6 +49,38 @@ public struct PhysicalMemory: Sendable {
             let dirtyWords = (lines + 63) / 64
             dirty.append(contentsOf: repeatElement(0, count: dirtyWords - dirty.count))
         }
+        growTouched()
+    }
+
+    private mutating func growTouched() {
+        let pages = (cpu.count + Self.wordsPerPage - 1) / Self.wordsPerPage
+        let words = (pages + 63) / 64
+        if touched.count < words { touched.append(contentsOf: repeatElement(0, count: words - touched.count)) }
+    }
+
+    @inline(__always)
+    private mutating func touch(word i: Int) {
+        let page = i / Self.wordsPerPage
+        touched[page >> 6] |= 1 << UInt64(page & 63)
+    }
+
+    /// The pages changed since the last ``clearTouched()``, ascending.
+    public var touchedPages: [Int] {
+        let count = (cpu.count + Self.wordsPerPage - 1) / Self.wordsPerPage
+        var pages: [Int] = []
+        for (k, bits) in touched.enumerated() where bits != 0 {
+            var b = bits
+            while b != 0 {
+                let page = k * 64 + b.trailingZeroBitCount
+                if page < count { pages.append(page) }
+                b &= b - 1
+            }
+        }
+        return pages
+    }
+
+    mutating func clearTouched() {
+        for k in touched.indices { touched[k] = 0 }
     }
 
     @inline(__always)
@@ -74,6 +112,7 @@ public struct PhysicalMemory: Sendable {
         let i = wordIndex(pa)
         let old = cpu[i]
         cpu[i] = value
+        touch(word: i)
         if !coherent {
             let line = i >> (lineShift - 3)
             dirty[line >> 6] |= 1 << UInt64(line & 63)
@@ -99,6 +138,7 @@ public struct PhysicalMemory: Sendable {
             dirty[word] &= ~bit
             let start = l * wordsPerLine
             for w in start..<(start + wordsPerLine) { memory[w] = cpu[w] }
+            for w in stride(from: start, to: start + wordsPerLine, by: Self.wordsPerPage) { touch(word: w) }
         }
         return (first, last - first + 1, alreadyClean)
     }
@@ -126,6 +166,9 @@ public struct PhysicalMemory: Sendable {
             let lines = cpu.count / wordsPerLine
             if dirty.count < (lines + 63) / 64 { dirty.append(contentsOf: repeatElement(0, count: (lines + 63) / 64 - dirty.count)) }
         }
+        // Everything may differ from what a checkpoint last saw.
+        growTouched()
+        for k in touched.indices { touched[k] = ~0 }
     }
 
     /// Zeroes the CPU view of `[pa, pa + bytes)`, dirtying its lines (a new table page).

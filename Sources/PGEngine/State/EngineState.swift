@@ -42,6 +42,26 @@ public struct EngineState: Sendable, Equatable {
     }
 }
 
+/// How much of a shared state's arrays is the state (``IOPageTable/sharedState(openCalls:)``).
+public struct StateExtent: Sendable, Equatable {
+    /// Words of table memory in each view, and words of dirty bits.
+    public var words: Int
+    public var dirtyWords: Int
+    /// False when the walk is coherent: no memory view and no dirty bits.
+    public var memory: Bool
+
+    /// The extent of a state whose arrays end where it does.
+    public init(of s: EngineState) {
+        self.init(words: s.cpu.count, dirtyWords: s.dirty.count, memory: !s.memory.isEmpty)
+    }
+
+    public init(words: Int, dirtyWords: Int, memory: Bool) {
+        self.words = words
+        self.dirtyWords = dirtyWords
+        self.memory = memory
+    }
+}
+
 extension IOPageTable {
     /// The engine's state now.
     public func captureState(openCalls: [EngineState.OpenCall] = []) -> EngineState {
@@ -89,6 +109,28 @@ extension IOPageTable {
         state.warnedPartialUnmap = warnedPartialUnmap
         state.openCalls = openCalls
     }
+
+    /// The state now without copying table memory: its `cpu`, `memory` and
+    /// `dirty` are the engine's own arrays, which run past the state's ends;
+    /// the extent says where those are. Only for reading, before the engine
+    /// next changes (a change then copies the engine's arrays).
+    public func sharedState(openCalls: [EngineState.OpenCall] = []) -> (state: EngineState, extent: StateExtent) {
+        let words = Int((allocator.highWater - memory.base) / 8)
+        let lines = words / max(1, config.lineSize / 8)
+        let state = EngineState(
+            seq: seq, tables: tables, root: root, isFreed: isFreed,
+            allocatorNext: allocator.highWater, freeLists: allocator.freeListsSnapshot,
+            cpu: memory.cpu, memory: coherentWalk ? [] : memory.memory, dirty: coherentWalk ? [] : memory.dirty,
+            tlbLeaves: tlb.leaves, tlbWalks: tlb.walks, gather: gather,
+            warnedPartialUnmap: warnedPartialUnmap, openCalls: openCalls)
+        return (state, StateExtent(words: words, dirtyWords: coherentWalk ? 0 : (lines + 63) / 64, memory: !coherentWalk))
+    }
+
+    /// The 4 KiB pages of table memory changed since ``clearTouchedPages()``
+    /// (or since the engine was made or loaded), ascending.
+    public var touchedPages: [Int] { memory.touchedPages }
+
+    public func clearTouchedPages() { memory.clearTouched() }
 
     /// An engine in `state` (a checkpoint or a restored point), with its sink.
     /// Sequence numbers continue from the state's.

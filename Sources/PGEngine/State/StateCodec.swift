@@ -174,9 +174,14 @@ public enum StateCodec {
         /// leaves list their stale words, and a word cleaned since the base
         /// that the CPU wrote before it costs its position.
         mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int]) {
+            memoryDifferences(memory, base: base, cpu: cpu, written: written, at: memory.indices)
+        }
+        /// The same where only the words at `positions` (ascending) can differ from the base's.
+        mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int], at positions: some Sequence<Int>) {
             var kept: [Int] = []
             var next = 0
-            for (i, v) in memory.enumerated() {
+            for i in positions {
+                let v = memory[i]
                 let predicted: UInt64
                 if next < written.count && written[next] == i {
                     predicted = StateCodec.cleaned(cpu[i])

@@ -38,6 +38,18 @@ extension StateCodec {
 
     /// `s` as its differences from `base` (an earlier state of the same run).
     public static func encodeDelta(_ s: EngineState, since base: EngineState) -> [UInt8] {
+        let extent = StateExtent(of: s)
+        let words = max(extent.words, base.cpu.count)
+        let pages = Array(0..<((words + PhysicalMemory.wordsPerPage - 1) / PhysicalMemory.wordsPerPage))
+        return encodeDelta(s, extent: extent, since: base, pages: pages)
+    }
+
+    /// The same for a state whose arrays may run past its `extent` (a shared
+    /// state, ``IOPageTable/sharedState(openCalls:)``), where table memory
+    /// outside `pages` (ascending, ``PhysicalMemory/wordsPerPage`` words each)
+    /// is known to equal the base's: a checkpoint then costs the pages
+    /// changed since the last one, not the state.
+    public static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, pages: [Int]) -> [UInt8] {
         var w = Writer()
         w.u32(magic)
         w.byte(deltaVersion)
@@ -64,18 +76,21 @@ extension StateCodec {
             if !t.freed { previous = t }
         }
         writeAllocator(s, &w)
-        func differences(_ words: [UInt64], _ old: [UInt64]) {
-            w.varint(UInt64(words.count))
-            w.sparse(words, skip: { i, v in i < old.count ? v == old[i] : v == 0 })
+        // The words of the pages, within the state.
+        let candidates = pages.lazy.flatMap { p in
+            (p * PhysicalMemory.wordsPerPage)..<min((p + 1) * PhysicalMemory.wordsPerPage, extent.words)
         }
-        let written = s.cpu.indices.filter { i in i < base.cpu.count ? s.cpu[i] != base.cpu[i] : s.cpu[i] != 0 }
-        w.varint(UInt64(s.cpu.count))
+        var written: [Int] = []
+        for i in candidates where i < base.cpu.count ? s.cpu[i] != base.cpu[i] : s.cpu[i] != 0 { written.append(i) }
+        w.varint(UInt64(extent.words))
         w.descriptors(s.cpu, at: written)
-        w.byte(s.memory.isEmpty ? 0 : 1)
-        if !s.memory.isEmpty {
-            w.varint(UInt64(s.memory.count))
-            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written)
-            differences(s.dirty, base.dirty)
+        w.byte(extent.memory ? 1 : 0)
+        if extent.memory {
+            w.varint(UInt64(extent.words))
+            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written, at: candidates)
+            // Dirty bits are a bit a line: few enough to compare whole.
+            w.varint(UInt64(extent.dirtyWords))
+            w.sparse(Array(s.dirty.prefix(extent.dirtyWords)), skip: { i, v in i < base.dirty.count ? v == base.dirty[i] : v == 0 })
         }
         writeTail(s, &w)
         return w.bytes

@@ -65,10 +65,11 @@ struct CheckpointPolicy {
     let every: UInt64
     let bytesPerEvent: Double
     private var last: UInt64
-    /// The state at the last checkpoint written, the base of the next delta.
+    /// The state at the last checkpoint written, the base of the next delta;
+    /// kept current in place at each checkpoint, from the pages changed since.
     private var base: EngineState?
-    /// A state whose storage the next capture reuses (the base before last).
-    private var spare: EngineState?
+    /// Its non-zero CPU words.
+    private var baseWords = 0
     private var fullBytes = 0
     private var deltaBytesSinceFull = 0
     private var budget = 0.0
@@ -88,13 +89,20 @@ struct CheckpointPolicy {
         if let initial {
             base = initial.state
             fullBytes = initial.bytes
-            peakWords = Self.liveWords(initial.state)
+            baseWords = Self.liveWords(initial.state)
+            peakWords = baseWords
             wordsAtFull = peakWords
         }
     }
 
     /// The checkpoint to write now, if one is due: its seq and bytes.
     /// `openCalls`: the calls in progress, for a checkpoint inside one.
+    ///
+    /// A delta looks only at the pages of table memory the engine changed
+    /// since the last checkpoint written (``IOPageTable/touchedPages``), read
+    /// from the engine's own arrays, and the base takes those pages in place:
+    /// a checkpoint of a state that grows to millions of descriptors (one
+    /// long map_sg) costs what changed, not a copy and a scan of the state.
     mutating func due<S>(_ engine: IOPageTable<S>, openCalls: @autoclosure () -> [EngineState.OpenCall] = []) -> (UInt64, [UInt8])? {
         let seq = engine.seq
         guard seq &- last >= every, seq >= notBefore else { return nil }
@@ -102,58 +110,109 @@ struct CheckpointPolicy {
             budget += Double(seq &- budgetSeq) * bytesPerEvent
             budgetSeq = seq
         }
-        var state: EngineState
-        if var reused = spare {
-            spare = nil
-            engine.captureState(into: &reused, openCalls: openCalls())
-            state = reused
-        } else {
-            state = engine.captureState(openCalls: openCalls())
+        let open = openCalls()
+        guard var base else {
+            // The run's first checkpoint: a whole state, written when due
+            // whatever the budget (which it then owes): without it a history
+            // shorter than the state's size in events would have none, and
+            // every point would replay from 0.
+            let state = engine.captureState(openCalls: open)
+            let bytes = StateCodec.encode(state)
+            if bytesPerEvent > 0 { budget -= Double(bytes.count) }
+            baseWords = Self.liveWords(state)
+            peakWords = baseWords
+            wordsAtFull = baseWords
+            fullBytes = bytes.count
+            deltaBytesSinceFull = 0
+            self.base = state
+            engine.clearTouchedPages()
+            last = seq
+            return (seq, bytes)
         }
-        let words = Self.liveWords(state)
+        self.base = nil   // held alone below, so its arrays change in place
+        defer { self.base = base }
+        let pages = engine.touchedPages
+        let (shared, extent) = engine.sharedState(openCalls: open)
+        var words = baseWords
+        for i in Self.words(of: pages, below: extent.words) {
+            if i < base.cpu.count && base.cpu[i] != 0 { words -= 1 }
+            if shared.cpu[i] != 0 { words += 1 }
+        }
         if words > peakWords {
             // Credited once: a checkpoint that still does not fit keeps it for later.
             if bytesPerEvent > 0 { budget += Double(words - peakWords) * Self.growthCredit }
             peakWords = words
         }
-        var bytes: [UInt8]
-        var whole = base == nil
-        if let base {
-            bytes = StateCodec.encodeDelta(state, since: base)
-            // What a whole state would cost, judged without writing one: the
-            // last one's size and the descriptors added since. A growing
-            // state's deltas stay under it, so it is not encoded at every
-            // checkpoint only to be thrown away.
-            let wholeEstimate = fullBytes + max(0, words - wordsAtFull) * Int(Self.growthCredit)
-            if deltaBytesSinceFull + bytes.count > wholeEstimate {
-                let full = StateCodec.encode(state)
-                if full.count <= deltaBytesSinceFull + bytes.count { bytes = full; whole = true }
+        var bytes = StateCodec.encodeDelta(shared, extent: extent, since: base, pages: pages)
+        var whole: EngineState?
+        // What a whole state would cost, judged without writing one: the last
+        // one's size and the descriptors added since. A growing state's
+        // deltas stay under it, so it is not encoded at every checkpoint
+        // only to be thrown away.
+        let wholeEstimate = fullBytes + max(0, words - wordsAtFull) * Int(Self.growthCredit)
+        if deltaBytesSinceFull + bytes.count > wholeEstimate {
+            let state = engine.captureState(openCalls: open)
+            let full = StateCodec.encode(state)
+            if full.count <= deltaBytesSinceFull + bytes.count {
+                bytes = full
+                whole = state
             }
-        } else {
-            bytes = StateCodec.encode(state)
         }
-        // The run's first checkpoint is written when due whatever the budget
-        // (which it then owes): without it a history shorter than the state's
-        // size in events would have none, and every point would replay from 0.
-        if bytesPerEvent > 0 && Double(bytes.count) > budget && base != nil {
+        if bytesPerEvent > 0 && Double(bytes.count) > budget {
             // Not affordable yet: try again once the budget has grown enough
-            // (never at every boundary: capturing the state costs its size).
+            // (never at every boundary: each try reads the changed pages).
+            // The base and the touched pages stay as they were.
             notBefore = seq &+ UInt64(((Double(bytes.count) - budget) / bytesPerEvent).rounded(.up))
-            spare = state
             return nil
         }
         if bytesPerEvent > 0 { budget -= Double(bytes.count) }
-        if whole {
+        if let whole {
+            base = whole
             fullBytes = bytes.count
             wordsAtFull = words
             deltaBytesSinceFull = 0
         } else {
+            Self.update(&base, from: shared, extent: extent, pages: pages)
             deltaBytesSinceFull += bytes.count
         }
-        spare = base
-        base = state
+        baseWords = words
+        engine.clearTouchedPages()
         last = seq
         return (seq, bytes)
+    }
+
+    /// The words of `pages` below `limit`.
+    static func words(of pages: [Int], below limit: Int) -> LazySequence<FlattenSequence<LazyMapSequence<[Int], Range<Int>>>> {
+        pages.lazy.map { p in (p * PhysicalMemory.wordsPerPage)..<min((p + 1) * PhysicalMemory.wordsPerPage, limit) }.joined().lazy
+    }
+
+    /// Makes `base` the shared state: its pages changed since, and the rest whole.
+    static func update(_ base: inout EngineState, from s: EngineState, extent: StateExtent, pages: [Int]) {
+        func resize(_ a: inout [UInt64], _ n: Int) {
+            if a.count < n { a.append(contentsOf: repeatElement(0, count: n - a.count)) } else if a.count > n { a.removeLast(a.count - n) }
+        }
+        resize(&base.cpu, extent.words)
+        if extent.memory {
+            resize(&base.memory, extent.words)
+        } else {
+            base.memory = []
+        }
+        for i in words(of: pages, below: extent.words) {
+            base.cpu[i] = s.cpu[i]
+            if extent.memory { base.memory[i] = s.memory[i] }
+        }
+        base.dirty = extent.memory ? Array(s.dirty.prefix(extent.dirtyWords)) : []
+        base.seq = s.seq
+        base.tables = s.tables
+        base.root = s.root
+        base.isFreed = s.isFreed
+        base.allocatorNext = s.allocatorNext
+        base.freeLists = s.freeLists
+        base.tlbLeaves = s.tlbLeaves
+        base.tlbWalks = s.tlbWalks
+        base.gather = s.gather
+        base.warnedPartialUnmap = s.warnedPartialUnmap
+        base.openCalls = s.openCalls
     }
 
     /// Non-zero CPU words: the descriptors the state holds.

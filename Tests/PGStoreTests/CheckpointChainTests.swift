@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import PGEngine
+import PGSources
+@testable import PGStore
+import Testing
+
+/// The checkpoints a recording writes from the pages changed since the last
+/// one (CheckpointPolicy): every one of them, whole or delta, inside a call
+/// or between calls, loads to the state a replay from the run's start gives.
+@Suite("checkpoint chains")
+struct CheckpointChainTests {
+    static func record(_ strategy: Strategy, config: PageTableConfig, every: Int64, budget: Double, into path: String) throws -> (HistoryStore, Int64) {
+        let store = try HistoryStore(path: path, mode: .write)
+        var r = RunRecording(config: config, strategy: strategy, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        r.checkpointEvery = every
+        r.checkpointBytesPerEvent = budget
+        let geometry = try config.checked()
+        var steps: [WorkloadStep] = []
+        for (i, call) in ChurnWorkload(operations: 250, seed: 31, geometry: geometry).enumerated() {
+            steps.append(.call(call, line: i + 1))
+            if i == 120 { steps.append(.call(ScatterGatherWorkload(pages: 1_000, seed: 2, iova: 0x7_0000_0000).call, line: i + 1)) }
+        }
+        let outcome = try r.record(into: store, steps: steps)
+        return (store, outcome.run)
+    }
+
+    @Test("every checkpoint loads to the state a replay from the start gives",
+          arguments: [(Strategy.eager, false), (.deferred, false), (.eager, true), (.batchedSG, false)])
+    func everyCheckpointIsTheReplayedState(_ strategy: Strategy, _ coherent: Bool) throws {
+        var config = PageTableConfig.default
+        config.coherentWalk = coherent
+        for budget in [0.0, 1.0] {
+            let (near, run) = try Self.record(strategy, config: config, every: 250, budget: budget, into: try Scratch.file())
+            defer { near.close() }
+            let (far, farRun) = try Self.record(strategy, config: config, every: 1 << 40, budget: 0, into: try Scratch.file())
+            defer { far.close() }
+            let rows = try near.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, substr(state, 5, 1) AS format FROM checkpoints WHERE run = ? ORDER BY seq", arguments: [run])
+            }
+            let formats = rows.map { ($0["format"] as Data).first ?? 0 }
+            #expect(rows.count > 20 && formats.contains(4) && formats.contains(3), "\(rows.count) checkpoints, formats \(Set(formats))")
+            // The far history has no checkpoint after its start: each point replays on from the one before.
+            var previous: (seq: Int64, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])?
+            for row in rows {
+                let seq: Int64 = row["seq"]
+                let loaded = try #require(try near.read { db in try Checkpoints.nearest(run: run, atOrBefore: seq, db: db) })
+                let replayed = try far.reconstruct(Point(run: farRun, seq: seq), continuing: previous)
+                previous = (seq, replayed.engine, replayed.openCalls)
+                let expected = replayed.engine.captureState(openCalls: replayed.openCalls)
+                #expect(loaded.seq == UInt64(seq))
+                #expect(TimeTravelTests.differences(loaded, expected).isEmpty,
+                        "checkpoint at \(seq) (budget \(budget)): \(TimeTravelTests.differences(loaded, expected))")
+                #expect(loaded.openCalls == expected.openCalls, "open calls at \(seq)")
+            }
+        }
+    }
+}

@@ -250,21 +250,4 @@ struct StateCodecFormatTests {
         #expect(writtenWords > 10_000 && listed * 40 < writtenWords, "\(listed) of \(writtenWords) written words listed")
         #expect(perturbedWords > 500)
     }
-
-    @Test("capturing over an earlier state, larger or smaller, gives what a fresh capture gives", arguments: [Strategy.eager, .coherent])
-    func captureIntoReusedState(_ strategy: Strategy) throws {
-        let big = try IOPageTable(config: .default, strategy: .deferred, sink: NullSink())
-        big.perform(ScatterGatherWorkload(pages: 3_000, placement: .random, seed: 2).call)
-        var reused = big.captureState(openCalls: [.init(seq: 1, kind: .iommuMapSG)])
-        let e = try IOPageTable(config: .default, strategy: strategy, sink: NullSink())
-        for (i, c) in ChurnWorkload(operations: 400, seed: 8, geometry: e.geometry).enumerated() {
-            e.perform(c)
-            guard i % 50 == 49 else { continue }
-            e.captureState(into: &reused)
-            #expect(reused == e.captureState(), "after call \(i)")
-        }
-        big.captureState(into: &reused)
-        #expect(reused == big.captureState())
-    }
 }
-

@@ -77,39 +77,6 @@ extension IOPageTable {
             warnedPartialUnmap: warnedPartialUnmap, openCalls: openCalls)
     }
 
-    /// The engine's state now, written over `state`, whose arrays keep their
-    /// storage when `state` alone holds them: a recording captures the state
-    /// at every checkpoint, and fresh arrays for a state of megabytes cost
-    /// their pages anew each time (a tenth of a churn recording).
-    public func captureState(into state: inout EngineState, openCalls: [EngineState.OpenCall] = []) {
-        let words = Int((allocator.highWater - memory.base) / 8)
-        let lines = words / max(1, config.lineSize / 8)
-        func copy(_ source: [UInt64], _ count: Int, into target: inout [UInt64]) {
-            target.removeAll(keepingCapacity: true)
-            target.append(contentsOf: source[0..<min(count, source.count)])
-        }
-        state.seq = seq
-        state.tables.removeAll(keepingCapacity: true)
-        state.tables.append(contentsOf: tables)
-        state.root = root
-        state.isFreed = isFreed
-        state.allocatorNext = allocator.highWater
-        state.freeLists = allocator.freeListsSnapshot
-        copy(memory.cpu, words, into: &state.cpu)
-        if coherentWalk {
-            state.memory = []
-            state.dirty = []
-        } else {
-            copy(memory.memory, words, into: &state.memory)
-            copy(memory.dirty, (lines + 63) / 64, into: &state.dirty)
-        }
-        state.tlbLeaves = tlb.leaves
-        state.tlbWalks = tlb.walks
-        state.gather = gather
-        state.warnedPartialUnmap = warnedPartialUnmap
-        state.openCalls = openCalls
-    }
-
     /// The state now without copying table memory: its `cpu`, `memory` and
     /// `dirty` are the engine's own arrays, which run past the state's ends;
     /// the extent says where those are. Only for reading, before the engine

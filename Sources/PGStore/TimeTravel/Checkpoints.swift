@@ -182,8 +182,8 @@ struct CheckpointPolicy {
     }
 
     /// The words of `pages` below `limit`.
-    static func words(of pages: [Int], below limit: Int) -> LazySequence<FlattenSequence<LazyMapSequence<[Int], Range<Int>>>> {
-        pages.lazy.map { p in (p * PhysicalMemory.wordsPerPage)..<min((p + 1) * PhysicalMemory.wordsPerPage, limit) }.joined().lazy
+    static func words(of pages: [Int], below limit: Int) -> some Sequence<Int> {
+        pages.lazy.flatMap { p in (p * PhysicalMemory.wordsPerPage)..<min((p + 1) * PhysicalMemory.wordsPerPage, limit) }
     }
 
     /// Makes `base` the shared state: its pages changed since, and the rest whole.

@@ -4,8 +4,6 @@ import Foundation
 /// sorted, slashes in table paths left as they are.
 enum JSONOutput {
     static func write<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(value)
         data.append(10)
         FileHandle.standardOutput.write(data)
@@ -20,24 +18,9 @@ enum JSONOutput {
     /// Writes `head` (an object whose keys all sort before `key`) with the
     /// array `key` appended, then `tail` (whose keys all sort after it): the
     /// bytes ``write(_:)`` gives for the whole object, written one element at
-    /// a time. A dump of millions of entries then holds one table's JSON in
-    /// memory, not the document's (3.6 GB for 2.5M entries).
-    static func writeStreaming<Head: Encodable, Element: Encodable, Tail: Encodable>(
-        head: Head, key: String, elements: some Sequence<Element>, tail: Tail
-    ) throws {
-        try writeStreaming(head: head, key: key, elements: elements, tail: tail) { element, out in
-            let text = try Self.encoder.encode(element)
-            // Indented 4 spaces, as a member of the top-level object's array; blank lines stay blank.
-            var lineStart = true
-            for byte in text {
-                if lineStart && byte != 10 { out += [32, 32, 32, 32] }
-                out.append(byte)
-                lineStart = byte == 10
-            }
-        }
-    }
-
-    /// The same, with each element written by `append` (4 spaces in, no newline after).
+    /// a time by `append` (4 spaces in, no newline after). A dump of millions
+    /// of entries then holds one table's JSON in memory, not the document's
+    /// (3.6 GB for 2.5M entries).
     static func writeStreaming<Head: Encodable, Element, Tail: Encodable>(
         head: Head, key: String, elements: some Sequence<Element>, tail: Tail,
         append: (Element, inout [UInt8]) throws -> Void

@@ -8,37 +8,23 @@ import Foundation
 enum TableJSONWriter {
     /// `table` as an element of the document's `tables` array (indented 4 spaces).
     static func append(_ table: RunJSON.TableJSON, to out: inout [UInt8]) {
-        out += "    {\n      \"entries\" : [\n".utf8
-        if table.entries.isEmpty {
-            out += "\n".utf8
-        } else {
-            for (k, e) in table.entries.enumerated() {
-                if k > 0 { out += ",\n".utf8 }
-                out += "        {\n          \"attributes\" : [\n".utf8
-                if e.attributes.isEmpty {
-                    out += "\n".utf8
-                } else {
-                    for (a, attribute) in e.attributes.enumerated() {
-                        out += (a > 0 ? ",\n            " : "            ").utf8
-                        string(attribute, &out)
-                    }
-                    out += "\n".utf8
-                }
-                out += "          ],\n          \"index\" : ".utf8
-                out += String(e.index).utf8
-                if let memory = e.memory {
-                    out += ",\n          \"memory\" : ".utf8
-                    string(memory, &out)
-                }
-                out += ",\n          \"output\" : ".utf8
-                string(e.output, &out)
-                out += (e.stale ? ",\n          \"stale\" : true,\n          \"type\" : " : ",\n          \"stale\" : false,\n          \"type\" : ").utf8
-                string(e.type, &out)
-                out += ",\n          \"value\" : ".utf8
-                string(e.value, &out)
-                out += "\n        }".utf8
+        out += "    {\n      \"entries\" : [".utf8
+        elements(table.entries, indent: "        ", &out) { e, out in
+            out += "{\n          \"attributes\" : [".utf8
+            elements(e.attributes, indent: "            ", &out) { string($0, &$1) }
+            out += "          ],\n          \"index\" : ".utf8
+            out += String(e.index).utf8
+            if let memory = e.memory {
+                out += ",\n          \"memory\" : ".utf8
+                string(memory, &out)
             }
-            out += "\n".utf8
+            out += ",\n          \"output\" : ".utf8
+            string(e.output, &out)
+            out += (e.stale ? ",\n          \"stale\" : true,\n          \"type\" : " : ",\n          \"stale\" : false,\n          \"type\" : ").utf8
+            string(e.type, &out)
+            out += ",\n          \"value\" : ".utf8
+            string(e.value, &out)
+            out += "\n        }".utf8
         }
         out += "      ],\n      \"id\" : ".utf8
         out += String(table.id).utf8
@@ -48,17 +34,25 @@ enum TableJSONWriter {
         string(table.name, &out)
         out += ",\n      \"pa\" : ".utf8
         string(table.pa, &out)
-        out += ",\n      \"path\" : [\n".utf8
-        if table.path.isEmpty {
-            out += "\n".utf8
-        } else {
-            for (k, i) in table.path.enumerated() {
-                out += (k > 0 ? ",\n        " : "        ").utf8
-                out += String(i).utf8
-            }
-            out += "\n".utf8
-        }
+        out += ",\n      \"path\" : [".utf8
+        elements(table.path, indent: "        ", &out) { i, out in out += String(i).utf8 }
         out += "      ]\n    }".utf8
+    }
+
+    /// What follows an array's `[` up to its closing line, as JSONEncoder
+    /// lays it out: each element on its own line `indent` in, or an empty
+    /// line when there are none.
+    static func elements<T>(_ items: [T], indent: String, _ out: inout [UInt8], _ write: (T, inout [UInt8]) -> Void) {
+        out += "\n".utf8
+        guard !items.isEmpty else {
+            out += "\n".utf8
+            return
+        }
+        for (k, item) in items.enumerated() {
+            out += (k > 0 ? ",\n" + indent : indent).utf8
+            write(item, &out)
+        }
+        out += "\n".utf8
     }
 
     /// A JSON string: quoted as it is when nothing in it needs escaping, else as JSONEncoder escapes it.

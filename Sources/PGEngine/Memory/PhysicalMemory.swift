@@ -26,6 +26,11 @@ public struct PhysicalMemory: Sendable {
     /// Words per tracked page: 4 KiB.
     public static let wordsPerPage = 512
 
+    /// The words of `pages` (ascending) below `limit`.
+    public static func words(ofPages pages: [Int], below limit: Int) -> some Sequence<Int> {
+        pages.lazy.flatMap { p in (p * wordsPerPage)..<min((p + 1) * wordsPerPage, limit) }
+    }
+
     public init(base: UInt64, lineSize: Int, coherent: Bool) {
         self.base = base
         self.lineSize = lineSize

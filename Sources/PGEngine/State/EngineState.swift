@@ -42,6 +42,44 @@ public struct EngineState: Sendable, Equatable {
     }
 }
 
+extension EngineState {
+    /// Becomes `shared` (``IOPageTable/sharedState(openCalls:)``), given that
+    /// its table memory differs from this state's only in `pages`: those
+    /// words are copied in place, the small parts whole. A checkpoint's base
+    /// then follows the engine at the cost of what changed.
+    public mutating func take(pages: [Int], of shared: EngineState, extent: StateExtent) {
+        cpu.resize(to: extent.words)
+        if extent.memory {
+            memory.resize(to: extent.words)
+        } else {
+            memory = []
+        }
+        for i in PhysicalMemory.words(ofPages: pages, below: extent.words) {
+            cpu[i] = shared.cpu[i]
+            if extent.memory { memory[i] = shared.memory[i] }
+        }
+        dirty = extent.memory ? Array(shared.dirty.prefix(extent.dirtyWords)) : []
+        seq = shared.seq
+        tables = shared.tables
+        root = shared.root
+        isFreed = shared.isFreed
+        allocatorNext = shared.allocatorNext
+        freeLists = shared.freeLists
+        tlbLeaves = shared.tlbLeaves
+        tlbWalks = shared.tlbWalks
+        gather = shared.gather
+        warnedPartialUnmap = shared.warnedPartialUnmap
+        openCalls = shared.openCalls
+    }
+}
+
+extension [UInt64] {
+    /// Cut to `n` words, or grown with zeros.
+    mutating func resize(to n: Int) {
+        if count < n { append(contentsOf: repeatElement(0, count: n - count)) } else if count > n { removeLast(count - n) }
+    }
+}
+
 /// How much of a shared state's arrays is the state (``IOPageTable/sharedState(openCalls:)``).
 public struct StateExtent: Sendable, Equatable {
     /// Words of table memory in each view, and words of dirty bits.

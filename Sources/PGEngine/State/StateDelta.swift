@@ -76,10 +76,7 @@ extension StateCodec {
             if !t.freed { previous = t }
         }
         writeAllocator(s, &w)
-        // The words of the pages, within the state.
-        let candidates = pages.lazy.flatMap { p in
-            (p * PhysicalMemory.wordsPerPage)..<min((p + 1) * PhysicalMemory.wordsPerPage, extent.words)
-        }
+        let candidates = PhysicalMemory.words(ofPages: pages, below: extent.words)
         var written: [Int] = []
         for i in candidates where i < base.cpu.count ? s.cpu[i] != base.cpu[i] : s.cpu[i] != 0 { written.append(i) }
         w.varint(UInt64(extent.words))
@@ -145,23 +142,20 @@ extension StateCodec {
             }
         }
         try readAllocator(&r, into: &s)
-        func resize(_ words: inout [UInt64], _ n: Int) {
-            if words.count < n { words.append(contentsOf: repeatElement(0, count: n - words.count)) } else { words.removeLast(words.count - n) }
-        }
         func differences(_ words: inout [UInt64]) throws(DecodeError) {
-            resize(&words, try r.count())
+            words.resize(to: try r.count())
             try r.applySparse(to: &words)
         }
         var written: [Int] = []
         if format == deltaVersion {
-            resize(&s.cpu, try r.count())
+            s.cpu.resize(to: try r.count())
             try r.applyDescriptors(to: &s.cpu, written: &written)
         } else {
             try differences(&s.cpu)
         }
         if try r.byte() == 1 {
             if format == deltaVersion {
-                resize(&s.memory, try r.count())
+                s.memory.resize(to: try r.count())
                 // The words the CPU wrote are taken as cleaned, then the list corrects that.
                 for i in written {
                     guard i < s.memory.count else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }

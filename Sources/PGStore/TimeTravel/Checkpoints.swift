@@ -134,7 +134,7 @@ struct CheckpointPolicy {
         let pages = engine.touchedPages
         let (shared, extent) = engine.sharedState(openCalls: open)
         var words = baseWords
-        for i in Self.words(of: pages, below: extent.words) {
+        for i in PhysicalMemory.words(ofPages: pages, below: extent.words) {
             if i < base.cpu.count && base.cpu[i] != 0 { words -= 1 }
             if shared.cpu[i] != 0 { words += 1 }
         }
@@ -172,47 +172,13 @@ struct CheckpointPolicy {
             wordsAtFull = words
             deltaBytesSinceFull = 0
         } else {
-            Self.update(&base, from: shared, extent: extent, pages: pages)
+            base.take(pages: pages, of: shared, extent: extent)
             deltaBytesSinceFull += bytes.count
         }
         baseWords = words
         engine.clearTouchedPages()
         last = seq
         return (seq, bytes)
-    }
-
-    /// The words of `pages` below `limit`.
-    static func words(of pages: [Int], below limit: Int) -> some Sequence<Int> {
-        pages.lazy.flatMap { p in (p * PhysicalMemory.wordsPerPage)..<min((p + 1) * PhysicalMemory.wordsPerPage, limit) }
-    }
-
-    /// Makes `base` the shared state: its pages changed since, and the rest whole.
-    static func update(_ base: inout EngineState, from s: EngineState, extent: StateExtent, pages: [Int]) {
-        func resize(_ a: inout [UInt64], _ n: Int) {
-            if a.count < n { a.append(contentsOf: repeatElement(0, count: n - a.count)) } else if a.count > n { a.removeLast(a.count - n) }
-        }
-        resize(&base.cpu, extent.words)
-        if extent.memory {
-            resize(&base.memory, extent.words)
-        } else {
-            base.memory = []
-        }
-        for i in words(of: pages, below: extent.words) {
-            base.cpu[i] = s.cpu[i]
-            if extent.memory { base.memory[i] = s.memory[i] }
-        }
-        base.dirty = extent.memory ? Array(s.dirty.prefix(extent.dirtyWords)) : []
-        base.seq = s.seq
-        base.tables = s.tables
-        base.root = s.root
-        base.isFreed = s.isFreed
-        base.allocatorNext = s.allocatorNext
-        base.freeLists = s.freeLists
-        base.tlbLeaves = s.tlbLeaves
-        base.tlbWalks = s.tlbWalks
-        base.gather = s.gather
-        base.warnedPartialUnmap = s.warnedPartialUnmap
-        base.openCalls = s.openCalls
     }
 
     /// Non-zero CPU words: the descriptors the state holds.

@@ -45,7 +45,7 @@ struct CheckpointChainTests {
             var previous: (seq: Int64, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])?
             for row in rows {
                 let seq: Int64 = row["seq"]
-                let loaded = try #require(try near.read { db in try Checkpoints.nearest(run: run, atOrBefore: seq, db: db) })
+                let loaded = try #require(try near.read { db in try Checkpoints.nearest(run: run, atOrBefore: seq, db: db, path: near.path) })
                 let replayed = try far.reconstruct(Point(run: farRun, seq: seq), continuing: previous)
                 previous = (seq, replayed.engine, replayed.openCalls)
                 let expected = replayed.engine.captureState(openCalls: replayed.openCalls)
@@ -55,5 +55,38 @@ struct CheckpointChainTests {
                 #expect(loaded.openCalls == expected.openCalls, "open calls at \(seq)")
             }
         }
+    }
+}
+
+@Suite("restored runs' table paths")
+struct RestoredPathsTests {
+    @Test("a restored run names the tables it inherited from its restored state, also once a later whole state has forgotten them")
+    func inheritedPathsSurviveFrees() throws {
+        let store = try HistoryStore(path: try Scratch.file(), mode: .write)
+        defer { store.close() }
+        let geometry = try Geometry(.default)
+        var r = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        let source = try r.record(into: store, steps: ChurnWorkload(operations: 300, seed: 4, geometry: geometry).map { WorkloadStep.call($0, line: 0) })
+        let (_, engine, _) = try store.reconstruct(Point(run: source.run, seq: try store.run(source.run).events))
+        var state = engine.captureState()
+        state.seq = 0
+        let live = engine.liveTablesInOrder()
+        let expected = Dictionary(uniqueKeysWithValues: live.map { (Int64($0), engine.path(of: $0)) })
+        #expect(live.count > 3)
+        // The restored run frees every table it inherited, with whole states written on the way.
+        var restored = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .restore, description: "t", sha256: "0"),
+                                    pgstoreVersion: "test")
+        restored.initialState = state
+        restored.checkpointEvery = 1
+        restored.checkpointBytesPerEvent = 0
+        let outcome = try restored.record(into: store, steps: [.call(Call(kind: .freeTables), line: 1)])
+        // Its last checkpoint a whole state, as the policy writes one once the deltas outweigh it.
+        let end = try store.run(outcome.run).events
+        let last = try store.reconstruct(Point(run: outcome.run, seq: end)).engine.captureState()
+        #expect(last.tables.filter { !$0.freed }.isEmpty)
+        try store.write { db in try Checkpoints.write(encoded: StateCodec.encode(last), seq: UInt64(end), run: outcome.run, db: db) }
+        let paths = try store.tablePaths(run: outcome.run)
+        for (id, path) in expected { #expect(paths[id] == path, "table \(id)") }
     }
 }

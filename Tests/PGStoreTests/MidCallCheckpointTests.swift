@@ -44,7 +44,7 @@ struct MidCallCheckpointTests {
         #expect(inside.count >= Int((end - begin) / 600), "\(inside.count) checkpoints inside \(end - begin) events")
         for row in inside.prefix(3) {
             // Each lists the open map_sg, so replay from it knows where it is.
-            let state = try near.read { db in try Checkpoints.nearest(run: run, atOrBefore: row["seq"], db: db) }
+            let state = try near.read { db in try Checkpoints.nearest(run: run, atOrBefore: row["seq"], db: db, path: near.path) }
             #expect(state?.seq == UInt64(row["seq"] as Int64))
             #expect(state?.openCalls == [EngineState.OpenCall(seq: UInt64(begin), kind: .iommuMapSG)])
         }

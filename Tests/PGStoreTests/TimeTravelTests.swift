@@ -210,7 +210,7 @@ struct CheckpointBudgetTests {
 
     /// Non-zero CPU words of the state at the checkpoint at `seq` of run 1.
     static func liveWords(at seq: Int64, _ store: HistoryStore) throws -> Int {
-        let state = try #require(try store.read { db in try Checkpoints.nearest(run: 1, atOrBefore: seq, db: db) })
+        let state = try #require(try store.read { db in try Checkpoints.nearest(run: 1, atOrBefore: seq, db: db, path: store.path) })
         #expect(state.seq == UInt64(seq))
         return CheckpointPolicy.liveWords(state)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 /// `snapshot`, `snapshots`, `dump`, `diff`, `restore` through the real binary.
@@ -152,5 +153,30 @@ struct TimeTravelCommandTests {
         #expect(sameDoc["comparison"] as? String == "written")
         #expect((sameDoc["descriptors"] as? [[String: Any]])?.first?["new"] as? String == "0x0080000040004003")
         #expect((sameDoc["descriptors"] as? [[String: Any]])?.first?["newNormalised"] == nil)
+    }
+
+    @Test("a damaged checkpoint is an error naming the file, the run and the seq, for dump and diff, with no trap")
+    func damagedCheckpoint() throws {
+        let dir = try Binary.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("h.pgdb").path
+        #expect(try Binary.run(["record", "--db", db, "--generate", "churn:ops=3000"]).status == 0)
+        // The first checkpoint (a whole state, at seq 50,006): a varint that never ends, then cut short.
+        let queue = try DatabaseQueue(path: db)
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE checkpoints SET state = substr(state, 1, 20) || X'FFFFFFFFFFFFFFFFFFFFFF' || substr(state, 32)
+                WHERE seq = (SELECT min(seq) FROM checkpoints)
+                """)
+        }
+        try queue.close()
+        for args in [["dump", "--db", db, "1:60000"], ["dump", "--db", db, "1:120000", "--format", "json"], ["diff", "--db", db, "1:60000", "1:61000"]] {
+            let r = try Binary.run(args)
+            #expect(r.status != 0 && !r.signaled, "\(args)")
+            #expect(r.stderr.contains("\(db): run 1 has a damaged checkpoint before seq") && r.stderr.contains("bad varint"), "\(args): \(r.stderr)")
+            #expect(r.stdout.isEmpty, "\(args)")
+        }
+        // A point before it still replays from the run's start.
+        #expect(try Binary.run(["dump", "--db", db, "1:40000"]).status == 0)
     }
 }

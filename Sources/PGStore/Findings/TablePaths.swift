@@ -14,9 +14,11 @@ extension HistoryStore {
             let id: Int64 = r["tbl"], level: Int64 = r["level"], parent: Int64 = r["parent"], index: Int64 = r["parent_index"]
             paths[id] = parent < 0 ? "L\(level)" : "\(paths[parent] ?? "?")/\(index)/L\(level)"
         }
-        // A restored run inherits its tables from its checkpoint.
-        if paths.isEmpty, let state = try? Checkpoints.nearest(run: run, atOrBefore: .max, db: db) {
-            for t in state.tables {
+        // A restored run inherits its tables from its first checkpoint (seq 0,
+        // the restored state), where each it can name is still live: a later
+        // whole state keeps a table freed since as its id alone.
+        if paths.isEmpty, let state = try? Checkpoints.nearest(run: run, atOrBefore: 0, db: db, path: "") {
+            for t in state.tables where !t.freed {
                 paths[Int64(t.id)] = t.parent.map { "\(paths[Int64($0)] ?? "?")/\(t.parentIndex)/L\(t.level)" } ?? "L\(t.level)"
             }
         }

@@ -16,8 +16,9 @@ enum Checkpoints {
         try Int64.fetchOne(db, sql: "SELECT max(seq) FROM checkpoints WHERE run = ? AND seq <= ?", arguments: [run, seq])
     }
 
-    /// The state at the latest checkpoint of `run` at or before `seq`.
-    static func nearest(run: Int64, atOrBefore seq: Int64, db: Database) throws -> EngineState? {
+    /// The state at the latest checkpoint of `run` at or before `seq`; a
+    /// damaged one is an error naming the history file at `path`.
+    static func nearest(run: Int64, atOrBefore seq: Int64, db: Database, path: String) throws -> EngineState? {
         // Back from the checkpoint to the whole state its deltas start from.
         var chain: [[UInt8]] = []
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC",
@@ -30,13 +31,13 @@ enum Checkpoints {
             }
             guard let full = chain.popLast() else { return nil }
             guard try StateCodec.kind(of: full) == .full else {
-                throw StoreError(.invalid, path: "", "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
+                throw StoreError(.invalid, path: path, "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
             }
             var state = try StateCodec.decode(full)
             for delta in chain.reversed() { try StateCodec.applyDelta(delta, into: &state) }
             return state
         } catch let error as StateCodec.DecodeError {
-            throw StoreError(.invalid, path: "", "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
+            throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
         }
     }
 }

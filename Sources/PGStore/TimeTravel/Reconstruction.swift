@@ -26,7 +26,7 @@ extension HistoryStore {
                                              state: earlier.engine.captureState(openCalls: earlier.openCalls), sink: NullSink())
                     open = earlier.openCalls
                     from = earlier.seq
-                } else if let checkpoint = try Checkpoints.nearest(run: point.run, atOrBefore: point.seq, db: db) {
+                } else if let checkpoint = try Checkpoints.nearest(run: point.run, atOrBefore: point.seq, db: db, path: path) {
                     engine = try IOPageTable(config: info.config, strategy: info.strategy, state: checkpoint, sink: NullSink())
                     open = checkpoint.openCalls
                     from = Int64(checkpoint.seq)

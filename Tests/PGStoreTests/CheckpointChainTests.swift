@@ -65,7 +65,7 @@ struct RestoredPathsTests {
         let store = try HistoryStore(path: try Scratch.file(), mode: .write)
         defer { store.close() }
         let geometry = try Geometry(.default)
-        var r = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+        let r = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
                              pgstoreVersion: "test")
         let source = try r.record(into: store, steps: ChurnWorkload(operations: 300, seed: 4, geometry: geometry).map { WorkloadStep.call($0, line: 0) })
         let (_, engine, _) = try store.reconstruct(Point(run: source.run, seq: try store.run(source.run).events))

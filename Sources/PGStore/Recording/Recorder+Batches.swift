@@ -30,7 +30,7 @@ extension Recorder {
         guard var list = pendingList else { return }
         while list.next < list.segments.count && list.iova <= limit {
             let s = list.segments[list.next]
-            step(insertSegment, run, list.call, Int64(list.next), Int64(bitPattern: s.paddr), Int64(bitPattern: s.length), count: 5)
+            add(insertSegment, run, list.call, Int64(list.next), Int64(bitPattern: s.paddr), Int64(bitPattern: s.length))
             list.iova &+= s.length
             list.next += 1
         }
@@ -41,6 +41,7 @@ extension Recorder {
     func commitBatch(andBegin: Bool = true) throws {
         // The list entries the committed events depend on go with them.
         if pendingList != nil { writeList(through: frontier) }
+        flushRows()
         for i in open.indices where !open[i].listed {
             let o = open[i], c = o.call
             step(insertUnfinished, run, o.seq, o.parent, Int64(o.depth), Int64(c.kind.code), Int64(bitPattern: c.iova),

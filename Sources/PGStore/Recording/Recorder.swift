@@ -4,9 +4,10 @@ import GRDBSQLite
 import PGEngine
 
 /// The sink that writes a run's events into the history file as they happen:
-/// one prepared statement per table, bound and stepped with the SQLite C API
-/// (GRDB's statement handles), committed in batches wherever they fall, also in
-/// the middle of one long call (Recorder+Batches.swift).
+/// each event table's rows gathered into multi-row INSERTs (RowBuffer.swift),
+/// bound and stepped with the SQLite C API (GRDB's statement handles),
+/// committed in batches wherever they fall, also in the middle of one long
+/// call (Recorder+Batches.swift).
 ///
 /// It lives inside one `HistoryStore.withConnection` closure and is used on
 /// that thread only.
@@ -15,15 +16,17 @@ public final class Recorder: EventSink {
 
     let db: Database
     let run: Int64
-    private let insertCall: Statement
-    let insertSegment: Statement
-    private let insertWrite: Statement
-    private let insertClean: Statement
-    private let insertTLB: Statement
-    private let insertAlloc: Statement
-    private let insertFree: Statement
-    private let insertAccess: Statement
-    private let insertWarning: Statement
+    private let insertCall: RowBuffer
+    let insertSegment: RowBuffer
+    private let insertWrite: RowBuffer
+    private let insertClean: RowBuffer
+    private let insertTLB: RowBuffer
+    private let insertAlloc: RowBuffer
+    private let insertFree: RowBuffer
+    private let insertAccess: RowBuffer
+    private let insertWarning: RowBuffer
+    /// Every event table's buffer, flushed before each commit.
+    private let buffers: [RowBuffer]
     private let insertExposure: Statement
     let insertUnfinished: Statement
     let deleteUnfinished: Statement
@@ -99,15 +102,19 @@ public final class Recorder: EventSink {
             let marks = Array(repeating: "?", count: columns.count).joined(separator: ",")
             return try db.makeStatement(sql: "INSERT INTO \(table) (\(columns.joined(separator: ","))) VALUES (\(marks))")
         }
-        insertCall = try prepare("calls", ["id", "end_seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "ret", "value", "source_line"])
-        insertSegment = try prepare("sg_segments", ["run", "call", "position", "paddr", "length"])
-        insertWrite = try prepare("writes", ["id", "call", "tbl", "idx", "level", "iova", "old", "new"])
-        insertClean = try prepare("cleans", ["id", "call", "tbl", "idx", "count", "first_line", "lines", "already_clean", "reason"])
-        insertTLB = try prepare("tlb_ops", ["id", "call", "op", "iova", "size", "granule"])
-        insertAlloc = try prepare("table_allocs", ["id", "call", "tbl", "pa", "bytes", "alloc_bytes", "level", "parent", "parent_index", "iova_base"])
-        insertFree = try prepare("table_frees", ["id", "call", "tbl"])
-        insertAccess = try prepare("accesses", ["id", "call", "iova", "is_write", "outcome", "pa", "tlb_hit", "stale_read", "stale_tlb", "stale_tbl", "stale_idx", "stale_cpu", "stale_memory"])
-        insertWarning = try prepare("warnings", ["id", "call", "code"])
+        func buffer(_ table: String, _ columns: [String]) throws -> RowBuffer {
+            try RowBuffer(db: db, table: table, columns: columns)
+        }
+        insertCall = try buffer("calls", ["id", "end_seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "ret", "value", "source_line"])
+        insertSegment = try buffer("sg_segments", ["run", "call", "position", "paddr", "length"])
+        insertWrite = try buffer("writes", ["id", "call", "tbl", "idx", "level", "iova", "old", "new"])
+        insertClean = try buffer("cleans", ["id", "call", "tbl", "idx", "count", "first_line", "lines", "already_clean", "reason"])
+        insertTLB = try buffer("tlb_ops", ["id", "call", "op", "iova", "size", "granule"])
+        insertAlloc = try buffer("table_allocs", ["id", "call", "tbl", "pa", "bytes", "alloc_bytes", "level", "parent", "parent_index", "iova_base"])
+        insertFree = try buffer("table_frees", ["id", "call", "tbl"])
+        insertAccess = try buffer("accesses", ["id", "call", "iova", "is_write", "outcome", "pa", "tlb_hit", "stale_read", "stale_tlb", "stale_tbl", "stale_idx", "stale_cpu", "stale_memory"])
+        insertWarning = try buffer("warnings", ["id", "call", "code"])
+        buffers = [insertCall, insertSegment, insertWrite, insertClean, insertTLB, insertAlloc, insertFree, insertAccess, insertWarning]
         insertExposure = try prepare("exposures", ["run", "call", "tbl", "idx", "level", "iova", "cpu", "memory"])
         insertUnfinished = try prepare("unfinished_calls", ["run", "seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "source_line"])
         deleteUnfinished = try db.makeStatement(sql: "DELETE FROM unfinished_calls WHERE run = ? AND seq = ?")
@@ -131,6 +138,28 @@ public final class Recorder: EventSink {
         if rc != SQLITE_DONE {
             failure = "SQLite error \(rc): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))"
         }
+    }
+
+    /// Adds one row to an event table's buffer.
+    @inline(__always)
+    func add(_ buffer: RowBuffer, _ a: Int64, _ b: Int64, _ c: Int64, _ d: Int64 = 0, _ e: Int64 = 0,
+             _ f: Int64 = 0, _ g: Int64 = 0, _ h: Int64 = 0, _ i: Int64 = 0, _ j: Int64 = 0, _ k: Int64 = 0,
+             _ l: Int64 = 0, _ m: Int64 = 0) {
+        guard failure == nil else { return }
+        let row = (a, b, c, d, e, f, g, h, i, j, k, l, m)
+        let rc = withUnsafeBytes(of: row) { buffer.append($0) }
+        if let rc { fail(rc) }
+    }
+
+    /// Writes every buffered row (before a commit).
+    func flushRows() {
+        for b in buffers {
+            if let rc = b.flush(), failure == nil { fail(rc) }
+        }
+    }
+
+    private func fail(_ rc: Int32) {
+        failure = failure ?? "SQLite error \(rc): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))"
     }
 
     @inline(__always)
@@ -177,8 +206,8 @@ public final class Recorder: EventSink {
             let c = o.call
             if o.listed { step(deleteUnfinished, run, o.seq, 0, count: 2) }
             if pendingList?.call == o.seq { writeList(through: .max) }
-            step(insertCall, key(o.seq), seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
-                 i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0, count: 13)
+            add(insertCall, key(o.seq), seq, o.parent, i(o.depth), i(c.kind.code), i(c.iova), i(c.paddr), i(c.size), i(c.count),
+                 i(c.prot.rawValue), result.ret, i(result.value), o.depth == 0 ? i(sourceLine) : 0)
             if o.depth == 0 {
                 topLevelCalls += 1
                 if result.ret == 0 && (c.kind == .mapPages || c.kind == .iommuMap || c.kind == .iommuMapSG) {
@@ -188,7 +217,7 @@ public final class Recorder: EventSink {
         case .write(let table, let index, let level, let iova, let old, let new):
             if iova > frontier { frontier = iova }
             totals.descriptorWrites += 1
-            step(insertWrite, key(seq), call, i(table), i(index), i(level), i(iova), i(old), i(new), count: 8)
+            add(insertWrite, key(seq), call, i(table), i(index), i(level), i(iova), i(old), i(new))
         case .clean(let table, let index, let count, let firstLine, let lines, let alreadyClean, let reason):
             if reason == .descriptors {
                 linesCleaned += Int64(lines)
@@ -198,30 +227,30 @@ public final class Recorder: EventSink {
                     totals.lineCleans[RunTotals.Line(table: i(table), line: i(l)), default: 0] += 1
                 }
             }
-            step(insertClean, key(seq), call, i(table), i(index), i(count), i(firstLine), i(lines), i(alreadyClean), Int64(reason.rawValue), count: 9)
+            add(insertClean, key(seq), call, i(table), i(index), i(count), i(firstLine), i(lines), i(alreadyClean), Int64(reason.rawValue))
         case .invalidate(let kind, let iova, let size, let granule):
             switch kind {
             case .all: totals.flushAll += 1
             case .walk: totals.flushWalk += 1
             case .leaf: totals.invRange += 1
             }
-            step(insertTLB, key(seq), call, i(kind.tlbOpCode), i(iova), i(size), i(granule), count: 6)
+            add(insertTLB, key(seq), call, i(kind.tlbOpCode), i(iova), i(size), i(granule))
         case .addPage(let iova, let granule):
             totals.addPage += 1
-            step(insertTLB, key(seq), call, 3, i(iova), i(granule), i(granule), count: 6)
+            add(insertTLB, key(seq), call, 3, i(iova), i(granule), i(granule))
         case .tableAlloc(let t):
-            step(insertAlloc, key(seq), call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
-                 i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase), count: 10)
+            add(insertAlloc, key(seq), call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
+                 i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase))
         case .tableFree(let table):
-            step(insertFree, key(seq), call, i(table), count: 3)
+            add(insertFree, key(seq), call, i(table))
         case .access(let a):
             if a.staleRead || a.staleTLB { staleFindings += 1 }
             if a.staleRead { totals.staleReads += 1 }
             if a.staleTLB { totals.staleTLBHits += 1 }
-            step(insertAccess, key(seq), call, i(a.iova), a.write ? 1 : 0, Int64(a.outcome.rawValue), i(a.pa), a.tlbHit ? 1 : 0,
-                 a.staleRead ? 1 : 0, a.staleTLB ? 1 : 0, i(a.staleTable), i(a.staleIndex), i(a.staleCPUValue), i(a.staleMemoryValue), count: 13)
+            add(insertAccess, key(seq), call, i(a.iova), a.write ? 1 : 0, Int64(a.outcome.rawValue), i(a.pa), a.tlbHit ? 1 : 0,
+                 a.staleRead ? 1 : 0, a.staleTLB ? 1 : 0, i(a.staleTable), i(a.staleIndex), i(a.staleCPUValue), i(a.staleMemoryValue))
         case .warn(let w):
-            step(insertWarning, key(seq), call, Int64(w.rawValue), count: 3)
+            add(insertWarning, key(seq), call, Int64(w.rawValue))
         }
         if eventsSinceCommit >= batchSize { commitInsideCall() }
         countdown -= 1

@@ -26,9 +26,21 @@ public struct PhysicalMemory: Sendable {
     /// Words per tracked page: 4 KiB.
     public static let wordsPerPage = 512
 
-    /// The words of `pages` (ascending) below `limit`.
-    public static func words(ofPages pages: [Int], below limit: Int) -> some Sequence<Int> {
-        pages.lazy.flatMap { p in (p * wordsPerPage)..<min((p + 1) * wordsPerPage, limit) }
+    /// The words of `pages` (ascending) below `limit`, as ranges: adjacent
+    /// pages make one range, and a loop over plain ranges runs several times
+    /// faster than one over a lazily flattened sequence of them.
+    public static func wordRanges(ofPages pages: [Int], below limit: Int) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        for p in pages {
+            let lo = p * wordsPerPage, hi = min(lo + wordsPerPage, limit)
+            guard lo < hi else { continue }
+            if let last = ranges.last, last.upperBound == lo {
+                ranges[ranges.count - 1] = last.lowerBound..<hi
+            } else {
+                ranges.append(lo..<hi)
+            }
+        }
+        return ranges
     }
 
     public init(base: UInt64, lineSize: Int, coherent: Bool) {

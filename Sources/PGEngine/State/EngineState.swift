@@ -44,19 +44,20 @@ public struct EngineState: Sendable, Equatable {
 
 extension EngineState {
     /// Becomes `shared` (``IOPageTable/sharedState(openCalls:)``), given that
-    /// its table memory differs from this state's only in `pages`: those
-    /// words are copied in place, the small parts whole. A checkpoint's base
+    /// its table memory differs from this state's only in the words of
+    /// `ranges` (``PhysicalMemory/wordRanges(ofPages:below:)``): those are
+    /// copied in place, the small parts whole. A checkpoint's base
     /// then follows the engine at the cost of what changed.
-    public mutating func take(pages: [Int], of shared: EngineState, extent: StateExtent) {
+    public mutating func take(_ ranges: [Range<Int>], of shared: EngineState, extent: StateExtent) {
         cpu.resize(to: extent.words)
         if extent.memory {
             memory.resize(to: extent.words)
         } else {
             memory = []
         }
-        for i in PhysicalMemory.words(ofPages: pages, below: extent.words) {
-            cpu[i] = shared.cpu[i]
-            if extent.memory { memory[i] = shared.memory[i] }
+        for r in ranges {
+            cpu.replaceSubrange(r, with: shared.cpu[r])
+            if extent.memory { memory.replaceSubrange(r, with: shared.memory[r]) }
         }
         dirty = extent.memory ? Array(shared.dirty.prefix(extent.dirtyWords)) : []
         seq = shared.seq

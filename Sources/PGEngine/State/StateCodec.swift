@@ -174,22 +174,24 @@ public enum StateCodec {
         /// leaves list their stale words, and a word cleaned since the base
         /// that the CPU wrote before it costs its position.
         mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int]) {
-            memoryDifferences(memory, base: base, cpu: cpu, written: written, at: memory.indices)
+            memoryDifferences(memory, base: base, cpu: cpu, written: written, in: memory.isEmpty ? [] : [memory.indices])
         }
-        /// The same where only the words at `positions` (ascending) can differ from the base's.
-        mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int], at positions: some Sequence<Int>) {
+        /// The same where only the words in `ranges` (ascending) can differ from the base's.
+        mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int], in ranges: [Range<Int>]) {
             var kept: [Int] = []
             var next = 0
-            for i in positions {
-                let v = memory[i]
-                let predicted: UInt64
-                if next < written.count && written[next] == i {
-                    predicted = StateCodec.cleaned(cpu[i])
-                    next += 1
-                } else {
-                    predicted = i < base.count ? base[i] : 0
+            for r in ranges {
+                for i in r {
+                    let v = memory[i]
+                    let predicted: UInt64
+                    if next < written.count && written[next] == i {
+                        predicted = StateCodec.cleaned(cpu[i])
+                        next += 1
+                    } else {
+                        predicted = i < base.count ? base[i] : 0
+                    }
+                    if v != predicted { kept.append(i) }
                 }
-                if v != predicted { kept.append(i) }
             }
             varint(UInt64(kept.count))
             var last = 0

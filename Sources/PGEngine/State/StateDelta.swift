@@ -40,16 +40,33 @@ extension StateCodec {
     public static func encodeDelta(_ s: EngineState, since base: EngineState) -> [UInt8] {
         let extent = StateExtent(of: s)
         let words = max(extent.words, base.cpu.count)
-        let pages = Array(0..<((words + PhysicalMemory.wordsPerPage - 1) / PhysicalMemory.wordsPerPage))
-        return encodeDelta(s, extent: extent, since: base, pages: pages)
+        return encodeDelta(s, extent: extent, since: base, ranges: words > 0 ? [0..<words] : [])
     }
 
     /// The same for a state whose arrays may run past its `extent` (a shared
     /// state, ``IOPageTable/sharedState(openCalls:)``), where table memory
-    /// outside `pages` (ascending, ``PhysicalMemory/wordsPerPage`` words each)
-    /// is known to equal the base's: a checkpoint then costs the pages
-    /// changed since the last one, not the state.
-    public static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, pages: [Int]) -> [UInt8] {
+    /// outside `ranges` (ascending, below `extent.words`:
+    /// ``PhysicalMemory/wordRanges(ofPages:below:)``) is known to equal the
+    /// base's: a checkpoint then costs the pages changed since the last one,
+    /// not the state.
+    public static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, ranges: [Range<Int>]) -> [UInt8] {
+        encodeDelta(s, extent: extent, since: base, ranges: ranges, written: changedWords(s.cpu, since: base.cpu, in: ranges))
+    }
+
+    /// The CPU words in `ranges` that differ from the base's (zero past its end), ascending.
+    public static func changedWords(_ cpu: [UInt64], since base: [UInt64], in ranges: [Range<Int>]) -> [Int] {
+        var written: [Int] = []
+        for r in ranges {
+            let split = min(max(r.lowerBound, base.count), r.upperBound)
+            for i in r.lowerBound..<split where cpu[i] != base[i] { written.append(i) }
+            for i in split..<r.upperBound where cpu[i] != 0 { written.append(i) }
+        }
+        return written
+    }
+
+    /// The same, given ``changedWords(_:since:in:)`` of the two states.
+    public static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, ranges: [Range<Int>],
+                                   written: [Int]) -> [UInt8] {
         var w = Writer()
         w.u32(magic)
         w.byte(deltaVersion)
@@ -76,15 +93,12 @@ extension StateCodec {
             if !t.freed { previous = t }
         }
         writeAllocator(s, &w)
-        let candidates = PhysicalMemory.words(ofPages: pages, below: extent.words)
-        var written: [Int] = []
-        for i in candidates where i < base.cpu.count ? s.cpu[i] != base.cpu[i] : s.cpu[i] != 0 { written.append(i) }
         w.varint(UInt64(extent.words))
         w.descriptors(s.cpu, at: written)
         w.byte(extent.memory ? 1 : 0)
         if extent.memory {
             w.varint(UInt64(extent.words))
-            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written, at: candidates)
+            w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written, in: ranges)
             // Dirty bits are a bit a line: few enough to compare whole.
             w.varint(UInt64(extent.dirtyWords))
             w.sparse(Array(s.dirty.prefix(extent.dirtyWords)), skip: { i, v in i < base.dirty.count ? v == base.dirty[i] : v == 0 })

@@ -134,8 +134,11 @@ struct CheckpointPolicy {
         defer { self.base = base }
         let pages = engine.touchedPages
         let (shared, extent) = engine.sharedState(openCalls: open)
+        let ranges = PhysicalMemory.wordRanges(ofPages: pages, below: extent.words)
+        // Only the words that changed can change the count of non-zero ones.
+        let written = StateCodec.changedWords(shared.cpu, since: base.cpu, in: ranges)
         var words = baseWords
-        for i in PhysicalMemory.words(ofPages: pages, below: extent.words) {
+        for i in written {
             if i < base.cpu.count && base.cpu[i] != 0 { words -= 1 }
             if shared.cpu[i] != 0 { words += 1 }
         }
@@ -144,7 +147,7 @@ struct CheckpointPolicy {
             if bytesPerEvent > 0 { budget += Double(words - peakWords) * Self.growthCredit }
             peakWords = words
         }
-        var bytes = StateCodec.encodeDelta(shared, extent: extent, since: base, pages: pages)
+        var bytes = StateCodec.encodeDelta(shared, extent: extent, since: base, ranges: ranges, written: written)
         var whole: EngineState?
         // What a whole state would cost, judged without writing one: the last
         // one's size and the descriptors added since. A growing state's
@@ -173,7 +176,7 @@ struct CheckpointPolicy {
             wordsAtFull = words
             deltaBytesSinceFull = 0
         } else {
-            base.take(pages: pages, of: shared, extent: extent)
+            base.take(ranges, of: shared, extent: extent)
             deltaBytesSinceFull += bytes.count
         }
         baseWords = words

@@ -30,12 +30,19 @@ let package = Package(
         // scripts, read and written back, ftrace logs, the generators and
         // check-kernel's workloads). Depends on the engine alone.
         .target(name: "PGSources", dependencies: ["PGEngine"]),
+        // One process-wide SQLite setting Swift cannot make (sqlite3_config
+        // is variadic): plain C99 against the system's sqlite3.h.
+        .target(
+            name: "PGSQLiteConfig",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         // The store: the SQLite history (schema from migrations/, recorder,
         // reconstruction, findings). Depends on the engine.
         .target(
             name: "PGStore",
             dependencies: [
                 "PGEngine",
+                "PGSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -110,5 +117,6 @@ let package = Package(
             exclude: ["Corpus"]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cLanguageStandard: .c99
 )

@@ -33,7 +33,7 @@ struct FindingsCommandTests {
     @Test("query refuses anything that writes; the file is unchanged", arguments: [
         "INSERT INTO runs (id) VALUES (99)",
         "UPDATE runs SET status = 'complete'",
-        "DELETE FROM writes",
+        "DELETE FROM write_rows",
         "DROP TABLE writes",
         "CREATE TABLE t (x)",
         "ALTER TABLE runs ADD COLUMN x",

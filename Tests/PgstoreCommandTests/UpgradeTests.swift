@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 /// A history written by the schema-6 pgstore (Tests/Fixtures/history-v6.pgdb):
@@ -38,9 +39,23 @@ struct UpgradeTests {
         #expect(refused.stderr.contains("schema version 6") && refused.stderr.contains("pgstore migrate \(old)"), "\(refused.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: old)) == before, "a reader changed the file")
 
+        // Every write as the old file stored it, level and IOVA included.
+        let writesSQL = "SELECT run, seq, call, tbl, idx, level, iova, old, new FROM writes ORDER BY run, seq"
+        func writes(_ path: String) throws -> [[Int64]] {
+            try DatabaseQueue(path: path).read { db in
+                try Row.fetchAll(db, sql: writesSQL).map { row in (0..<9).map { row[$0] as Int64 } }
+            }
+        }
+        let stored = try writes(old)
+        #expect(stored.count > 100)
+
         let migrate = try Binary.run(["migrate", old])
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.contains("schema version 11") && migrate.stdout.contains("upgraded from schema version 6"), "\(migrate.stdout)")
+        #expect(migrate.stdout.contains("schema version 12") && migrate.stdout.contains("upgraded from schema version 6"), "\(migrate.stdout)")
+
+        // Version 12 stores writes without level and IOVA and derives them
+        // from the table (run 4's inherited tables too): the same values.
+        #expect(try writes(old) == stored)
 
         let fresh = try Self.fresh(in: dir)
         for command in [["compare", "--format", "csv"], ["stats", "1", "--format", "csv"], ["stats", "3", "--format", "csv"],
@@ -85,7 +100,7 @@ struct UpgradeTests {
         try FileManager.default.copyItem(atPath: Self.fixture.path, toPath: old)
         let r = try Binary.run(["record", "--db", old, "--generate", "sg:pages=16"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("upgraded from schema version 6 to 11 before recording"), "\(r.stderr)")
+        #expect(r.stderr.contains("upgraded from schema version 6 to 12 before recording"), "\(r.stderr)")
         let runs = try RecordCommandTests.runsJSON(old)
         #expect(runs.count == 5)
     }

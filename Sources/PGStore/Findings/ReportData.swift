@@ -140,7 +140,7 @@ extension HistoryStore {
             return timeline
         }
         var writes = [Int64](repeating: 0, count: Int(buckets) + 1), lines = [Int64](repeating: 0, count: Int(buckets) + 1)
-        for r in try Row.fetchAll(db, sql: "SELECT (seq * ?2) / ?3 AS b, count(*) AS n FROM writes WHERE \(EventKey.idsOfRun1) GROUP BY b",
+        for r in try Row.fetchAll(db, sql: "SELECT ((id - (?1 << \(EventKey.seqBits))) * ?2) / ?3 AS b, count(*) AS n FROM write_rows WHERE \(EventKey.idsOfRun1) GROUP BY b",
                                   arguments: [id, buckets, span]) {
             writes[min(Int(buckets), r["b"])] += r["n"]
         }

@@ -28,6 +28,9 @@ public final class Recorder: EventSink {
     /// Every event table's buffer, flushed before each commit.
     private let buffers: [RowBuffer]
     private let insertExposure: Statement
+    private let insertTable: Statement
+    /// Index bits a table level resolves: an entry at level l maps 1 << ((4 - l) * bitsPerLevel + 3) bytes.
+    private let bitsPerLevel: Int
     let insertUnfinished: Statement
     let deleteUnfinished: Statement
     let insertGap: Statement
@@ -92,8 +95,9 @@ public final class Recorder: EventSink {
     /// The first SQLite failure, after which nothing more is written.
     public internal(set) var failure: String?
 
-    init(db: Database, run: Int64, segment: Int64) throws {
+    init(db: Database, run: Int64, segment: Int64, granule: Granule) throws {
         self.db = db
+        bitsPerLevel = granule.shift - 3
         self.run = run
         self.segment = segment
         totals = try RunTotals.load(run: run, db: db)
@@ -107,7 +111,8 @@ public final class Recorder: EventSink {
         }
         insertCall = try buffer("calls", ["id", "end_seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "ret", "value", "source_line"])
         insertSegment = try buffer("sg_segments", ["run", "call", "position", "paddr", "length"])
-        insertWrite = try buffer("writes", ["id", "call", "tbl", "idx", "level", "iova", "old", "new"])
+        // A write's level and IOVA follow from its table's record in run_tables (migrations/0012).
+        insertWrite = try buffer("write_rows", ["id", "call", "tbl", "idx", "old", "new"])
         insertClean = try buffer("cleans", ["id", "call", "tbl", "idx", "count", "first_line", "lines", "already_clean", "reason"])
         insertTLB = try buffer("tlb_ops", ["id", "call", "op", "iova", "size", "granule"])
         insertAlloc = try buffer("table_allocs", ["id", "call", "tbl", "pa", "bytes", "alloc_bytes", "level", "parent", "parent_index", "iova_base"])
@@ -115,6 +120,7 @@ public final class Recorder: EventSink {
         insertAccess = try buffer("accesses", ["id", "call", "iova", "is_write", "outcome", "pa", "tlb_hit", "stale_read", "stale_tlb", "stale_tbl", "stale_idx", "stale_cpu", "stale_memory"])
         insertWarning = try buffer("warnings", ["id", "call", "code"])
         buffers = [insertCall, insertSegment, insertWrite, insertClean, insertTLB, insertAlloc, insertFree, insertAccess, insertWarning]
+        insertTable = try db.makeStatement(sql: "INSERT OR IGNORE INTO run_tables (run, tbl, level, iova_base, shift) VALUES (?, ?, ?, ?, ?)")
         insertExposure = try prepare("exposures", ["run", "call", "tbl", "idx", "level", "iova", "cpu", "memory"])
         insertUnfinished = try prepare("unfinished_calls", ["run", "seq", "parent", "depth", "kind", "iova", "paddr", "size", "count", "prot", "source_line"])
         deleteUnfinished = try db.makeStatement(sql: "DELETE FROM unfinished_calls WHERE run = ? AND seq = ?")
@@ -214,10 +220,10 @@ public final class Recorder: EventSink {
                     totals.mappedBytes &+= i(result.value)
                 }
             }
-        case .write(let table, let index, let level, let iova, let old, let new):
+        case .write(let table, let index, _, let iova, let old, let new):
             if iova > frontier { frontier = iova }
             totals.descriptorWrites += 1
-            add(insertWrite, key(seq), call, i(table), i(index), i(level), i(iova), i(old), i(new))
+            add(insertWrite, key(seq), call, i(table), i(index), i(old), i(new))
         case .clean(let table, let index, let count, let firstLine, let lines, let alreadyClean, let reason):
             if reason == .descriptors {
                 linesCleaned += Int64(lines)
@@ -239,6 +245,7 @@ public final class Recorder: EventSink {
             totals.addPage += 1
             add(insertTLB, key(seq), call, 3, i(iova), i(granule), i(granule))
         case .tableAlloc(let t):
+            recordTable(t)
             add(insertAlloc, key(seq), call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
                  i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase))
         case .tableFree(let table):
@@ -279,6 +286,14 @@ public final class Recorder: EventSink {
             staleFindings += 1
             totals.staleDescriptors += 1
         }
+    }
+
+    /// Lists a table in `run_tables`, where the `writes` view finds each
+    /// write's level and IOVA: at its allocation, and for the tables a run
+    /// starts with (a restored or continued state). Listing one twice keeps the first.
+    func recordTable(_ t: TableInfo) {
+        guard !t.freed else { return }
+        step(insertTable, run, i(t.id), i(t.level), i(t.iovaBase), i((Geometry.maxLevels - t.level) * bitsPerLevel + 3), count: 5)
     }
 
     /// Continues the counters of a run that already has events.

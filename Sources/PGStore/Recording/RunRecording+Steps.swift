@@ -11,7 +11,7 @@ extension RunRecording {
                                       onStopInsideCall: ((SegmentEnd) -> Void)?) throws
     where Steps.Element == WorkloadStep {
         try db.execute(sql: "BEGIN IMMEDIATE")
-        let recorder = try Recorder(db: db, run: runID, segment: segment)
+        let recorder = try Recorder(db: db, run: runID, segment: segment, granule: config.granule)
         recorder.batchSize = batchSize
         recorder.commitInterval = commitInterval
         recorder.stopRequest = stopRequest
@@ -39,6 +39,7 @@ extension RunRecording {
                 written = (initial, bytes.count)
             }
             recorder.resume(events: Int64(engine.seq), calls: initialCalls)
+            for t in initial.tables { recorder.recordTable(t) }
         } else {
             engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
         }

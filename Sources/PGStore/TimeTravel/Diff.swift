@@ -92,7 +92,7 @@ extension HistoryStore {
             let touched = try read { db -> (Set<Int>, Int64, Int64, [String: Int64]) in
                 var t = Set<Int>()
                 let (from, to) = EventKey.range(run: a.run, after: lo, through: hi)
-                for sql in ["SELECT DISTINCT tbl FROM writes WHERE id > ? AND id <= ?",
+                for sql in ["SELECT DISTINCT tbl FROM write_rows WHERE id > ? AND id <= ?",
                             "SELECT tbl FROM table_allocs WHERE id > ? AND id <= ?",
                             "SELECT tbl FROM table_frees WHERE id > ? AND id <= ?"] {
                     t.formUnion(try Int.fetchAll(db, sql: sql, arguments: [from, to]))

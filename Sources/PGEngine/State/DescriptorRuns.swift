@@ -22,9 +22,9 @@ extension StateCodec {
 
 extension StateCodec.Writer {
     /// The words not skipped.
-    mutating func descriptors(_ words: [UInt64], skip: (Int, UInt64) -> Bool) {
+    mutating func descriptors(_ words: [UInt64], count: Int? = nil, skip: (Int, UInt64) -> Bool) {
         var positions: [Int] = []
-        for (i, v) in words.enumerated() where !skip(i, v) { positions.append(i) }
+        for i in 0..<(count ?? words.count) where !skip(i, words[i]) { positions.append(i) }
         descriptors(words, at: positions)
     }
 

@@ -22,19 +22,26 @@ public enum StateCodec {
     }
 
     public static func encode(_ s: EngineState) -> [UInt8] {
+        encode(s, extent: StateExtent(of: s))
+    }
+
+    /// The same bytes for a state whose arrays may run past its `extent` (a
+    /// shared state, ``IOPageTable/sharedState(openCalls:)``): a whole-state
+    /// checkpoint is encoded from the engine's arrays without copying them.
+    public static func encode(_ s: EngineState, extent: StateExtent) -> [UInt8] {
         var w = Writer()
         w.u32(magic)
         w.byte(version)
         w.varint(s.seq)
         writeTableRecords(s.tables, &w)
         writeAllocator(s, &w)
-        w.varint(UInt64(s.cpu.count))
-        w.descriptors(s.cpu, skip: { _, v in v == 0 })
-        w.byte(s.memory.isEmpty ? 0 : 1)
-        if !s.memory.isEmpty {
-            w.sparse(s.memory, skip: { i, v in v == s.cpu[i] })
-            w.varint(UInt64(s.dirty.count))
-            w.sparse(s.dirty, skip: { $0 == 0 })
+        w.varint(UInt64(extent.words))
+        w.descriptors(s.cpu, count: extent.words, skip: { _, v in v == 0 })
+        w.byte(extent.memory ? 1 : 0)
+        if extent.memory {
+            w.sparse(s.memory, count: extent.words, skip: { i, v in v == s.cpu[i] })
+            w.varint(UInt64(extent.dirtyWords))
+            w.sparse(s.dirty, count: extent.dirtyWords, skip: { _, v in v == 0 })
         }
         writeTail(s, &w)
         return w.bytes
@@ -202,9 +209,9 @@ public enum StateCodec {
                 last = i
             }
         }
-        mutating func sparse(_ words: [UInt64], skip: (Int, UInt64) -> Bool) {
+        mutating func sparse(_ words: [UInt64], count: Int? = nil, skip: (Int, UInt64) -> Bool) {
             var kept: [(Int, UInt64)] = []
-            for (i, v) in words.enumerated() where !skip(i, v) { kept.append((i, v)) }
+            for i in 0..<(count ?? words.count) where !skip(i, words[i]) { kept.append((i, words[i])) }
             varint(UInt64(kept.count))
             var last = 0
             for (i, v) in kept {

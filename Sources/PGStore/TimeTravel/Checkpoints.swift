@@ -148,18 +148,18 @@ struct CheckpointPolicy {
             peakWords = words
         }
         var bytes = StateCodec.encodeDelta(shared, extent: extent, since: base, ranges: ranges, written: written)
-        var whole: EngineState?
+        var whole = false
         // What a whole state would cost, judged without writing one: the last
         // one's size and the descriptors added since. A growing state's
         // deltas stay under it, so it is not encoded at every checkpoint
-        // only to be thrown away.
+        // only to be thrown away. It is encoded from the engine's arrays, and
+        // taken into the base's in place: no copy of the state is made.
         let wholeEstimate = fullBytes + max(0, words - wordsAtFull) * Int(Self.growthCredit)
         if deltaBytesSinceFull + bytes.count > wholeEstimate {
-            let state = engine.captureState(openCalls: open)
-            let full = StateCodec.encode(state)
+            let full = StateCodec.encode(shared, extent: extent)
             if full.count <= deltaBytesSinceFull + bytes.count {
                 bytes = full
-                whole = state
+                whole = true
             }
         }
         if bytesPerEvent > 0 && Double(bytes.count) > budget {
@@ -170,8 +170,8 @@ struct CheckpointPolicy {
             return nil
         }
         if bytesPerEvent > 0 { budget -= Double(bytes.count) }
-        if let whole {
-            base = whole
+        if whole {
+            base.take(extent.words > 0 ? [0..<extent.words] : [], of: shared, extent: extent)
             fullBytes = bytes.count
             wordsAtFull = words
             deltaBytesSinceFull = 0

@@ -249,6 +249,7 @@ public final class Recorder: EventSink {
             add(insertAlloc, key(seq), call, i(t.id), i(t.pa), i(t.bytes), i(t.allocBytes), i(t.level),
                  i(t.parent ?? -1), i(t.parentIndex), i(t.iovaBase))
         case .tableFree(let table):
+            totals.freedSinceCommit.append(i(table))
             add(insertFree, key(seq), call, i(table))
         case .access(let a):
             if a.staleRead || a.staleTLB { staleFindings += 1 }

@@ -26,11 +26,12 @@ final class RowBuffer {
     private var filled = 0
     private let capacity: Int
 
-    init(db: Database, table: String, columns names: [String]) throws {
+    /// `verb`: `INSERT`, or `INSERT OR REPLACE` for rows that overwrite their key's.
+    init(db: Database, table: String, columns names: [String], verb: String = "INSERT") throws {
         columns = names.count
         capacity = columns * Self.rowsPerStatement
         let row = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
-        let head = "INSERT INTO \(table) (\(names.joined(separator: ","))) VALUES "
+        let head = "\(verb) INTO \(table) (\(names.joined(separator: ","))) VALUES "
         one = try db.makeStatement(sql: head + row)
         many = try db.makeStatement(sql: head + Array(repeating: row, count: Self.rowsPerStatement).joined(separator: ","))
         values = .allocate(capacity: capacity)

@@ -40,6 +40,8 @@ extension RunRecording {
             }
             recorder.resume(events: Int64(engine.seq), calls: initialCalls)
             for t in initial.tables { recorder.recordTable(t) }
+            // A continued run's line counts go on from the file's.
+            try recorder.totals.loadLines(run: runID, tables: initial.tables.filter { !$0.freed }.map { Int64($0.id) }, db: db)
         } else {
             engine = try IOPageTable(config: config, strategy: strategy, sink: recorder)
         }

@@ -1,8 +1,9 @@
 import GRDB
 import GRDBSQLite
 
-/// One event table's rows on their way into the file: gathered `rowsPerStatement`
-/// at a time and inserted by one multi-row `INSERT … VALUES (…), (…), …`.
+/// One table's rows on their way into the file: gathered `rowsPerStatement`
+/// at a time and inserted by one multi-row `INSERT … VALUES (…), (…), …`
+/// (the event tables; the line and table totals, by `INSERT OR REPLACE`).
 ///
 /// A single-row INSERT pays SQLite's per-statement work (starting the VDBE
 /// program, opening the table's cursor, halting, resetting) for every event;

@@ -37,6 +37,11 @@ struct RunTotals {
         var cleans: Int64 = 0
         var lines: Int64 = 0
         var perLine: [Int64] = []
+
+        /// Makes room for `line`'s count.
+        mutating func reach(_ line: Int) {
+            if perLine.count <= line { perLine.append(contentsOf: repeatElement(0, count: line + 1 - perLine.count)) }
+        }
     }
     var live: [Int64: TableLines] = [:]
     /// Tables freed since the last commit, forgotten once it is written.
@@ -61,9 +66,8 @@ struct RunTotals {
         for tbl in tables {
             var t = TableLines()
             for row in try Row.fetchAll(db, sql: "SELECT line, cleans FROM line_totals WHERE run = ? AND tbl = ?", arguments: [run, tbl]) {
-                let line: Int, cleans: Int64 = row["cleans"]
-                line = row["line"]
-                if t.perLine.count <= line { t.perLine.append(contentsOf: repeatElement(0, count: line + 1 - t.perLine.count)) }
+                let line: Int = row["line"], cleans: Int64 = row["cleans"]
+                t.reach(line)
                 t.perLine[line] = cleans
                 t.cleans += cleans
                 t.lines += 1
@@ -117,7 +121,7 @@ struct RunTotals {
             while k < lines.count && lines[k].key.table == table {
                 let (key, cleans) = lines[k]
                 let line = Int(key.line)
-                if t.perLine.count <= line { t.perLine.append(contentsOf: repeatElement(0, count: line + 1 - t.perLine.count)) }
+                t.reach(line)
                 if t.perLine[line] == 0 {
                     distinctLines += 1
                     t.lines += 1

@@ -40,9 +40,6 @@ final class RowBuffer {
 
     deinit { values.deallocate() }
 
-    /// Rows gathered and not yet in the file.
-    var pending: Int { filled / columns }
-
     /// Adds one row (its first `columns` values); steps the multi-row
     /// statement when `rowsPerStatement` rows are gathered. Returns SQLite's
     /// result code when a step failed, nil otherwise.
@@ -69,9 +66,6 @@ final class RowBuffer {
         filled = 0
         return failure
     }
-
-    /// Drops the gathered rows (the open batch is being rolled back).
-    func discard() { filled = 0 }
 
     @inline(__always)
     private func step(_ statement: Statement, _ v: UnsafeMutablePointer<Int64>, _ count: Int) -> Int32? {

@@ -83,6 +83,35 @@ struct StateCodecFormatTests {
         }
     }
 
+    @Test("a damaged checkpoint of any version is an error or a state, never a trap: a value past Int at every position, and seeded byte flips")
+    func damagedCheckpointsThrow() throws {
+        let states = try Self.churnStates(granule: .size4K, strategy: .deferred, operations: 12, every: 6)
+        let (a, b) = (states[1], states[2])
+        let blobs: [(whole: Bool, bytes: [UInt8])] = [(true, StateCodec.encode(b)), (true, Self.legacyFull(b)),
+                                                      (false, StateCodec.encodeDelta(b, since: a)), (false, Self.legacyDelta(b, since: a))]
+        // 2^63 as a varint: the smallest value Int cannot hold.
+        let huge: [UInt8] = Array(repeating: 0x80, count: 9) + [0x01]
+        var rng = SplitMix64(seed: 41)
+        var thrown = 0
+        for blob in blobs {
+            var damaged: [[UInt8]] = []
+            for at in 5..<blob.bytes.count { damaged.append(Array(blob.bytes[..<at]) + huge + Array(blob.bytes[(at + 1)...])) }
+            for _ in 0..<300 {
+                var d = blob.bytes
+                for _ in 0..<3 { d[5 + Int(rng.next() % UInt64(d.count - 5))] = UInt8(truncatingIfNeeded: rng.next()) }
+                damaged.append(d)
+            }
+            for d in damaged {
+                do {
+                    if blob.whole { _ = try StateCodec.decode(d) } else { _ = try StateCodec.applyDelta(d, to: a) }
+                } catch {
+                    thrown += 1
+                }
+            }
+        }
+        #expect(thrown > 500)
+    }
+
     @Test("version 3 writes a churned state's table records in under half the bytes of version 1, version 4 its deltas in under 0.65 of version 2")
     func newFormatsAreSmaller() throws {
         let states = try Self.churnStates(granule: .size4K, strategy: .eager)

@@ -90,8 +90,8 @@ public enum StateCodec {
     }
 
     static func readTable(id: Int, _ r: inout Reader) throws(DecodeError) -> TableInfo {
-        let pa = try r.varint(), bytes = try r.varint(), alloc = try r.varint(), level = Int(try r.varint())
-        let parent = Int(Int64(bitPattern: try r.varint())), parentIndex = Int(try r.varint()), iova = try r.varint()
+        let pa = try r.varint(), bytes = try r.varint(), alloc = try r.varint(), level = try r.int(below: Geometry.maxLevels)
+        let parent = Int(Int64(bitPattern: try r.varint())), parentIndex = try r.int(), iova = try r.varint()
         var t = TableInfo(id: id, pa: pa, bytes: bytes, allocBytes: alloc, level: level,
                           parent: parent < 0 ? nil : parent, parentIndex: parentIndex, iovaBase: iova)
         t.freed = try r.byte() == 1
@@ -110,7 +110,7 @@ public enum StateCodec {
     }
 
     static func readAllocator(_ r: inout Reader, into s: inout EngineState) throws(DecodeError) {
-        s.root = Int(try r.varint())
+        s.root = try r.int()
         s.isFreed = try r.byte() == 1
         s.allocatorNext = try r.varint()
         s.freeLists = [:]
@@ -138,7 +138,7 @@ public enum StateCodec {
         s.tlbLeaves = [:]
         for _ in 0..<(try r.count()) {
             let k = try r.varint()
-            s.tlbLeaves[k] = TLB.Leaf(pte: try r.varint(), level: Int(try r.varint()))
+            s.tlbLeaves[k] = TLB.Leaf(pte: try r.varint(), level: try r.int(below: Geometry.maxLevels))
         }
         s.tlbWalks = [:]
         for _ in 0..<(try r.count()) {
@@ -150,7 +150,7 @@ public enum StateCodec {
         s.openCalls = []
         for _ in 0..<(try r.count()) {
             let seq = try r.varint()
-            let k = Int(try r.varint())
+            let k = try r.int()
             guard k < CallKind.allCases.count else { throw DecodeError(description: "bad call kind in checkpoint") }
             s.openCalls.append(.init(seq: seq, kind: CallKind.allCases[k]))
         }
@@ -245,6 +245,13 @@ public enum StateCodec {
                 if b & 0x80 == 0 { return v }
                 shift += 7
             }
+        }
+        /// A varint that must be a non-negative Int below `limit`: a level, an
+        /// index, a table id. A damaged checkpoint's larger value is an error, not a trap.
+        mutating func int(below limit: Int = .max) throws(DecodeError) -> Int {
+            let v = try varint()
+            guard v < UInt64(limit) else { throw DecodeError(description: "implausible value \(v) in checkpoint") }
+            return Int(v)
         }
         mutating func count() throws(DecodeError) -> Int {
             let v = try varint()

@@ -142,7 +142,7 @@ extension StateCodec {
             let p = Int64(id) - unzigzag(try r.varint())
             guard p >= 0, p <= Int64(Int32.max) else { throw DecodeError(description: "table \(id) has a bad parent in checkpoint") }
             parent = Int(p)
-            parentIndex = Int(try r.varint())
+            parentIndex = try r.int()
         }
         var iovaBase: UInt64 = 0
         if header & Header.iovaFromParent != 0 {

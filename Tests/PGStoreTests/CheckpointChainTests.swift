@@ -89,4 +89,28 @@ struct RestoredPathsTests {
         let paths = try store.tablePaths(run: outcome.run)
         for (id, path) in expected { #expect(paths[id] == path, "table \(id)") }
     }
+
+    @Test("a restored run that allocates tables of its own names both: the inherited ones, and the new ones under them")
+    func inheritedAndAllocated() throws {
+        let store = try HistoryStore(path: try Scratch.file(), mode: .write)
+        defer { store.close() }
+        let r = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                             pgstoreVersion: "test")
+        let first = Call(kind: .iommuMap, iova: 0x4000_0000, paddr: 0x8000_0000, size: 0x1000, prot: [.read, .write])
+        let source = try r.record(into: store, steps: [.call(first, line: 1)])
+        var state = try store.reconstruct(Point(run: source.run, seq: try store.run(source.run).events)).engine.captureState()
+        state.seq = 0
+        var restored = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .restore, description: "t", sha256: "0"),
+                                    pgstoreVersion: "test")
+        restored.initialState = state
+        // Far from the first page: new tables at levels 1 to 3 under the inherited root.
+        let far = Call(kind: .iommuMap, iova: 0x80_4000_0000, paddr: 0x9000_0000, size: 0x1000, prot: [.read, .write])
+        let outcome = try restored.record(into: store, steps: [.call(far, line: 1)])
+        let engine = try store.reconstruct(Point(run: outcome.run, seq: try store.run(outcome.run).events)).engine
+        let live = engine.liveTablesInOrder()
+        #expect(live.count > state.tables.filter { !$0.freed }.count, "the run allocated tables")
+        let paths = try store.tablePaths(run: outcome.run)
+        for id in live { #expect(paths[Int64(id)] == engine.path(of: id), "table \(id)") }
+        #expect(!paths.values.contains { $0.contains("?") })
+    }
 }

@@ -73,7 +73,7 @@ extension HistoryStore {
                 }
                 let findings = try Self.findings(run: id, limit: maxFindings, db: db)
                 let paths = try Self.tablePaths(run: id, of: chosen.map(\.table) + findings.shown.compactMap(\.table), db: db)
-                    ?? Self.tablePaths(run: id, db: db)
+                    ?? Self.tablePaths(run: id, db: db, path: path)
                 for (tbl, total) in chosen {
                     let lineCells = try Row.fetchAll(db, sql: "SELECT line, cleans FROM line_totals WHERE run = ? AND tbl = ? ORDER BY line",
                                                      arguments: [id, tbl]).map { (line: $0["line"] as Int, times: $0["cleans"] as Int64) }

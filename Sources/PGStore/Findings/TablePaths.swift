@@ -3,24 +3,26 @@ import GRDB
 extension HistoryStore {
     /// Paths from the root of every table a run allocated (`L0/3/L1/...`), by table id.
     public func tablePaths(run: Int64) throws(StoreError) -> [Int64: String] {
-        try read { db in try Self.tablePaths(run: run, db: db) }
+        try read { db in try Self.tablePaths(run: run, db: db, path: path) }
     }
 
-    static func tablePaths(run: Int64, db: Database) throws -> [Int64: String] {
-        let rows = try Row.fetchAll(db, sql: "SELECT tbl, level, parent, parent_index FROM table_allocs WHERE \(EventKey.idsOfRun1) ORDER BY tbl",
-                                    arguments: [run])
+    /// Every table's path: those the run started with (a restored run's,
+    /// from its checkpoint at seq 0, the restored state: each it can name is
+    /// still live there, where a later whole state keeps a table freed since
+    /// as its id alone), then those it allocated, under either. A damaged
+    /// checkpoint is an error naming the file at `path`.
+    static func tablePaths(run: Int64, db: Database, path: String) throws -> [Int64: String] {
         var paths: [Int64: String] = [:]
-        for r in rows {
-            let id: Int64 = r["tbl"], level: Int64 = r["level"], parent: Int64 = r["parent"], index: Int64 = r["parent_index"]
-            paths[id] = parent < 0 ? "L\(level)" : "\(paths[parent] ?? "?")/\(index)/L\(level)"
-        }
-        // A restored run inherits its tables from its first checkpoint (seq 0,
-        // the restored state), where each it can name is still live: a later
-        // whole state keeps a table freed since as its id alone.
-        if paths.isEmpty, let state = try? Checkpoints.nearest(run: run, atOrBefore: 0, db: db, path: "") {
+        if let state = try Checkpoints.nearest(run: run, atOrBefore: 0, db: db, path: path) {
             for t in state.tables where !t.freed {
                 paths[Int64(t.id)] = t.parent.map { "\(paths[Int64($0)] ?? "?")/\(t.parentIndex)/L\(t.level)" } ?? "L\(t.level)"
             }
+        }
+        let rows = try Row.fetchAll(db, sql: "SELECT tbl, level, parent, parent_index FROM table_allocs WHERE \(EventKey.idsOfRun1) ORDER BY tbl",
+                                    arguments: [run])
+        for r in rows {
+            let id: Int64 = r["tbl"], level: Int64 = r["level"], parent: Int64 = r["parent"], index: Int64 = r["parent_index"]
+            paths[id] = parent < 0 ? "L\(level)" : "\(paths[parent] ?? "?")/\(index)/L\(level)"
         }
         return paths
     }

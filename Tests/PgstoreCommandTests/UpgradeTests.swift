@@ -52,6 +52,8 @@ struct UpgradeTests {
         let migrate = try Binary.run(["migrate", old])
         #expect(migrate.status == 0, "\(migrate.stderr)")
         #expect(migrate.stdout.contains("schema version 12") && migrate.stdout.contains("upgraded from schema version 6"), "\(migrate.stdout)")
+        // The rebuilt tables' old pages: said, with the way to give them back.
+        #expect(migrate.stdout.contains("of pages the upgrade freed stay in the file") && migrate.stdout.contains("VACUUM"), "\(migrate.stdout)")
 
         // Version 12 stores writes without level and IOVA and derives them
         // from the table (run 4's inherited tables too): the same values.

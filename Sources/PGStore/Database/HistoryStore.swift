@@ -221,6 +221,16 @@ public final class HistoryStore: @unchecked Sendable {
     }
 
     /// Read access for queries.
+    /// Bytes of the file's free pages (`PRAGMA freelist_count`): space an
+    /// upgrade that rebuilt a table left behind, reused by later writes.
+    public func freeBytes() throws(StoreError) -> Int64 {
+        try read { db in
+            let pages = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+            let size = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0
+            return pages * size
+        }
+    }
+
     public func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try queue.read(body) } catch { throw HistoryStore.describe(error, path: path, opening: false) }
     }

@@ -54,17 +54,25 @@ public struct PhysicalMemory: Sendable {
     /// Bytes currently backed.
     public var size: UInt64 { UInt64(cpu.count) * 8 }
 
+    /// Backs at least `bytes`, in steps of 512 KiB. The arrays' capacity
+    /// doubles as they fill, so growing costs amortised O(1) a word; only the
+    /// words backed are zeroed (doubling the count itself zeroed, and faulted
+    /// in, as much again as the state: most of a diff inside a long map_sg).
     mutating func grow(toBytes bytes: UInt64) {
         let words = Int(bytes / 8)
         guard words > cpu.count else { return }
-        var newCount = max(cpu.count * 2, 1 << 16)
-        while newCount < words { newCount *= 2 }
-        cpu.append(contentsOf: repeatElement(0, count: newCount - cpu.count))
+        let step = 1 << 16
+        let newCount = (words + step - 1) / step * step
+        func extend(_ a: inout [UInt64], to n: Int) {
+            guard n > a.count else { return }
+            if a.capacity < n { a.reserveCapacity(max(n, a.capacity * 2)) }
+            a.append(contentsOf: repeatElement(0, count: n - a.count))
+        }
+        extend(&cpu, to: newCount)
         if !coherent {
-            memory.append(contentsOf: repeatElement(0, count: newCount - memory.count))
+            extend(&memory, to: newCount)
             let lines = newCount / wordsPerLine
-            let dirtyWords = (lines + 63) / 64
-            dirty.append(contentsOf: repeatElement(0, count: dirtyWords - dirty.count))
+            extend(&dirty, to: (lines + 63) / 64)
         }
         growTouched()
     }

@@ -54,25 +54,21 @@ public struct PhysicalMemory: Sendable {
     /// Bytes currently backed.
     public var size: UInt64 { UInt64(cpu.count) * 8 }
 
-    /// Backs at least `bytes`, in steps of 512 KiB. The arrays' capacity
-    /// doubles as they fill, so growing costs amortised O(1) a word; only the
-    /// words backed are zeroed (doubling the count itself zeroed, and faulted
-    /// in, as much again as the state: most of a diff inside a long map_sg).
+    /// Backs at least `bytes`, in steps of 512 KiB. Appending grows the
+    /// arrays' capacity geometrically, so growing costs amortised O(1) a word;
+    /// only the words backed are zeroed (doubling the count itself zeroed, and
+    /// faulted in, as much again as the state: most of a diff inside a long map_sg).
     mutating func grow(toBytes bytes: UInt64) {
         let words = Int(bytes / 8)
         guard words > cpu.count else { return }
         let step = 1 << 16
         let newCount = (words + step - 1) / step * step
-        func extend(_ a: inout [UInt64], to n: Int) {
-            guard n > a.count else { return }
-            if a.capacity < n { a.reserveCapacity(max(n, a.capacity * 2)) }
-            a.append(contentsOf: repeatElement(0, count: n - a.count))
-        }
-        extend(&cpu, to: newCount)
+        cpu.resize(to: newCount)
         if !coherent {
-            extend(&memory, to: newCount)
+            if memory.count < newCount { memory.resize(to: newCount) }
             let lines = newCount / wordsPerLine
-            extend(&dirty, to: (lines + 63) / 64)
+            let dirtyWords = (lines + 63) / 64
+            if dirty.count < dirtyWords { dirty.resize(to: dirtyWords) }
         }
         growTouched()
     }

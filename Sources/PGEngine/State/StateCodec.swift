@@ -181,7 +181,7 @@ public enum StateCodec {
         /// leaves list their stale words, and a word cleaned since the base
         /// that the CPU wrote before it costs its position.
         mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int]) {
-            memoryDifferences(memory, base: base, cpu: cpu, written: written, in: memory.isEmpty ? [] : [memory.indices])
+            memoryDifferences(memory, base: base, cpu: cpu, written: written, in: [memory.indices])
         }
         /// The same where only the words in `ranges` (ascending) can differ from the base's.
         mutating func memoryDifferences(_ memory: [UInt64], base: [UInt64], cpu: [UInt64], written: [Int], in ranges: [Range<Int>]) {

@@ -40,7 +40,7 @@ extension StateCodec {
     public static func encodeDelta(_ s: EngineState, since base: EngineState) -> [UInt8] {
         let extent = StateExtent(of: s)
         let words = max(extent.words, base.cpu.count)
-        return encodeDelta(s, extent: extent, since: base, ranges: words > 0 ? [0..<words] : [])
+        return encodeDelta(s, extent: extent, since: base, ranges: [0..<words])
     }
 
     /// The same for a state whose arrays may run past its `extent` (a shared

@@ -220,7 +220,6 @@ public final class HistoryStore: @unchecked Sendable {
         return kill(pid_t(pid), 0) == 0 || errno == EPERM
     }
 
-    /// Read access for queries.
     /// Bytes of the file's free pages (`PRAGMA freelist_count`): space an
     /// upgrade that rebuilt a table left behind, reused by later writes.
     public func freeBytes() throws(StoreError) -> Int64 {
@@ -231,6 +230,7 @@ public final class HistoryStore: @unchecked Sendable {
         }
     }
 
+    /// Read access for queries.
     public func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try queue.read(body) } catch { throw HistoryStore.describe(error, path: path, opening: false) }
     }

@@ -134,16 +134,10 @@ public final class Recorder: EventSink {
     func step(_ statement: Statement, _ count: Int32, _ values: (Int64, Int64, Int64, Int64, Int64, Int64, Int64,
                                                                        Int64, Int64, Int64, Int64, Int64, Int64, Int64)) {
         guard failure == nil else { return }
-        let handle = statement.sqliteStatement
-        withUnsafeBytes(of: values) { raw in
-            let v = raw.bindMemory(to: Int64.self)
-            for i in 0..<Int(count) { sqlite3_bind_int64(handle, Int32(i + 1), v[i]) }
+        let rc = withUnsafeBytes(of: values) { raw in
+            RowBuffer.step(statement, raw.bindMemory(to: Int64.self).baseAddress!, Int(count))
         }
-        let rc = sqlite3_step(handle)
-        sqlite3_reset(handle)
-        if rc != SQLITE_DONE {
-            failure = "SQLite error \(rc): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))"
-        }
+        if let rc { fail(rc) }
     }
 
     /// Adds one row to an event table's buffer.

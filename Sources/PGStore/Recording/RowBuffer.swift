@@ -51,7 +51,7 @@ final class RowBuffer {
         filled += columns
         guard filled == capacity else { return nil }
         filled = 0
-        return step(many, values, capacity)
+        return Self.step(many, values, capacity)
     }
 
     /// Writes the gathered rows, one a statement. Returns SQLite's result
@@ -60,15 +60,17 @@ final class RowBuffer {
         var failure: Int32?
         var at = 0
         while at < filled {
-            if let rc = step(one, values + at, columns), failure == nil { failure = rc }
+            if let rc = Self.step(one, values + at, columns), failure == nil { failure = rc }
             at += columns
         }
         filled = 0
         return failure
     }
 
+    /// Binds `count` values from `v` to `statement` and steps it once.
+    /// Returns SQLite's result code when the step failed, nil otherwise.
     @inline(__always)
-    private func step(_ statement: Statement, _ v: UnsafeMutablePointer<Int64>, _ count: Int) -> Int32? {
+    static func step(_ statement: Statement, _ v: UnsafePointer<Int64>, _ count: Int) -> Int32? {
         let handle = statement.sqliteStatement
         for i in 0..<count { sqlite3_bind_int64(handle, Int32(i + 1), v[i]) }
         let rc = sqlite3_step(handle)

@@ -171,7 +171,7 @@ struct CheckpointPolicy {
         }
         if bytesPerEvent > 0 { budget -= Double(bytes.count) }
         if whole {
-            base.take(extent.words > 0 ? [0..<extent.words] : [], of: shared, extent: extent)
+            base.take([0..<extent.words], of: shared, extent: extent)
             fullBytes = bytes.count
             wordsAtFull = words
             deltaBytesSinceFull = 0

@@ -163,13 +163,13 @@ struct TimeTravelCommandTests {
         #expect(try Binary.run(["record", "--db", db, "--generate", "churn:ops=3000"]).status == 0)
         // The first checkpoint (a whole state, at seq 50,006): a varint that never ends, then cut short.
         let queue = try DatabaseQueue(path: db)
+        let original = try queue.read { db in try Data.fetchOne(db, sql: "SELECT state FROM checkpoints ORDER BY seq LIMIT 1") }
         try queue.write { db in
             try db.execute(sql: """
                 UPDATE checkpoints SET state = substr(state, 1, 20) || X'FFFFFFFFFFFFFFFFFFFFFF' || substr(state, 32)
                 WHERE seq = (SELECT min(seq) FROM checkpoints)
                 """)
         }
-        try queue.close()
         for args in [["dump", "--db", db, "1:60000"], ["dump", "--db", db, "1:120000", "--format", "json"], ["diff", "--db", db, "1:60000", "1:61000"]] {
             let r = try Binary.run(args)
             #expect(r.status != 0 && !r.signaled, "\(args)")
@@ -178,5 +178,22 @@ struct TimeTravelCommandTests {
         }
         // A point before it still replays from the run's start.
         #expect(try Binary.run(["dump", "--db", db, "1:40000"]).status == 0)
+
+        // A blob that decodes but is not its row's state: the whole state's
+        // seq (the varint after the magic and format byte, 3 bytes for 50,006)
+        // as 2^63, which trapped where a reconstruction used it.
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE checkpoints SET state = substr(?, 1, 5) || X'80808080808080808001' || substr(?, 9)
+                WHERE seq = (SELECT min(seq) FROM checkpoints)
+                """, arguments: [original, original])
+        }
+        try queue.close()
+        for args in [["dump", "--db", db, "1:60000"], ["diff", "--db", db, "1:60000", "1:61000"]] {
+            let r = try Binary.run(args)
+            #expect(r.status != 0 && !r.signaled, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains("\(db): run 1 has a damaged checkpoint before seq")
+                    && r.stderr.contains("the checkpoint at seq 50006 holds the state of seq 9223372036854775808"), "\(args): \(r.stderr)")
+        }
     }
 }

@@ -20,21 +20,33 @@ enum Checkpoints {
     /// damaged one is an error naming the history file at `path`.
     static func nearest(run: Int64, atOrBefore seq: Int64, db: Database, path: String) throws -> EngineState? {
         // Back from the checkpoint to the whole state its deltas start from.
-        var chain: [[UInt8]] = []
+        var chain: [(seq: Int64, bytes: [UInt8])] = []
         let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC",
                                        arguments: [run, seq])
         do {
             while let row = try rows.next() {
                 let bytes = [UInt8](row["state"] as Data)
-                chain.append(bytes)
+                chain.append((row["seq"], bytes))
                 if try StateCodec.kind(of: bytes) == .full { break }
             }
             guard let full = chain.popLast() else { return nil }
-            guard try StateCodec.kind(of: full) == .full else {
+            guard try StateCodec.kind(of: full.bytes) == .full else {
                 throw StoreError(.invalid, path: path, "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
             }
-            var state = try StateCodec.decode(full)
-            for delta in chain.reversed() { try StateCodec.applyDelta(delta, into: &state) }
+            // Each blob must be the state its row says: a seq the row does not
+            // hold is damage (and one past Int64 would trap where it is used).
+            func check(_ state: EngineState, _ rowSeq: Int64) throws {
+                guard state.seq == UInt64(bitPattern: rowSeq) else {
+                    throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): "
+                                     + "the checkpoint at seq \(rowSeq) holds the state of seq \(state.seq)")
+                }
+            }
+            var state = try StateCodec.decode(full.bytes)
+            try check(state, full.seq)
+            for delta in chain.reversed() {
+                try StateCodec.applyDelta(delta.bytes, into: &state)
+                try check(state, delta.seq)
+            }
             return state
         } catch let error as StateCodec.DecodeError {
             throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): \(error)")

@@ -270,29 +270,20 @@ public final class IOPageTable<Sink: EventSink> {
     }
 
     /// Dirty cache lines in live tables.
-    public func dirtyLineCount() -> Int {
-        guard !coherentWalk else { return 0 }
-        var lines = Set<Int>()
-        for id in liveTablesInOrder() {
-            let t = tables[id]
-            let first = memory.line(of: t.pa), last = memory.line(of: t.pa + t.bytes - 1)
-            for l in first...last where memory.isDirty(line: l) { lines.insert(l) }
-        }
-        return lines.count
-    }
+    public func dirtyLineCount() -> Int { syncState(ofTables: liveTablesInOrder()).dirtyLines }
 
     /// Number of descriptors in live tables the device cannot see as the CPU wrote them.
-    public func staleEntryCount() -> Int {
-        guard !coherentWalk else { return 0 }
-        var count = 0
-        for id in liveTablesInOrder() {
-            let info = tables[id]
-            var pa = info.pa
-            for _ in 0..<info.entries {
-                if memory.isStale(at: pa) { count += 1 }
-                pa += 8
-            }
+    public func staleEntryCount() -> Int { syncState(ofTables: liveTablesInOrder()).stale }
+
+    /// Both of those for the tables `ids` (``liveTablesInOrder()``), in one
+    /// pass over their words in address order.
+    public func syncState(ofTables ids: [Int]) -> (dirtyLines: Int, stale: Int) {
+        guard !coherentWalk else { return (0, 0) }
+        var ranges = ids.map { id -> Range<Int> in
+            let first = memory.wordIndex(tables[id].pa)
+            return first..<(first + tables[id].entries)
         }
-        return count
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        return memory.dirtyLinesAndStaleWords(in: ranges)
     }
 }

@@ -46,7 +46,7 @@ struct CheckpointChainTests {
             for row in rows {
                 let seq: Int64 = row["seq"]
                 let loaded = try #require(try near.read { db in try Checkpoints.nearest(run: run, atOrBefore: seq, db: db, path: near.path) })
-                let replayed = try far.reconstruct(Point(run: farRun, seq: seq), continuing: previous)
+                let replayed = try far.reconstruct(Point(run: farRun, seq: seq), advancing: previous)
                 previous = (seq, replayed.engine, replayed.openCalls)
                 let expected = replayed.engine.captureState(openCalls: replayed.openCalls)
                 #expect(loaded.seq == UInt64(seq))

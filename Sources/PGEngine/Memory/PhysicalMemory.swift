@@ -175,6 +175,30 @@ public struct PhysicalMemory: Sendable {
         return (cpu[i] ^ memory[i]) & ~DescriptorBits.softwareBits != 0
     }
 
+    /// The dirty lines the word ranges `words` (ascending, disjoint) touch,
+    /// and their words that are stale (``isStale(at:)``): one pass over
+    /// the ranges' dirty bits, reading words only on dirty lines, since a
+    /// word on a clean line is never stale.
+    public func dirtyLinesAndStaleWords(in words: [Range<Int>]) -> (dirtyLines: Int, stale: Int) {
+        guard !coherent else { return (0, 0) }
+        let shift = lineShift - 3
+        var lines = 0, stale = 0, lastCounted = -1
+        for r in words where !r.isEmpty {
+            for line in (r.lowerBound >> shift)...((r.upperBound - 1) >> shift)
+            where dirty[line >> 6] & (1 << UInt64(line & 63)) != 0 {
+                if line != lastCounted {
+                    lines += 1
+                    lastCounted = line
+                }
+                for i in max(r.lowerBound, line << shift)..<min(r.upperBound, (line + 1) << shift)
+                where (cpu[i] ^ memory[i]) & ~DescriptorBits.softwareBits != 0 {
+                    stale += 1
+                }
+            }
+        }
+        return (lines, stale)
+    }
+
     /// Replaces the contents (a checkpoint's), growing as needed.
     mutating func load(cpu newCPU: [UInt64], memory newMemory: [UInt64], dirty newDirty: [UInt64]) {
         cpu = newCPU

@@ -74,6 +74,20 @@ extension EngineState {
     }
 }
 
+extension EngineState {
+    /// Makes room for `words` words of table memory in each view, so a
+    /// chain of deltas, or a replay, that grows the state to that size
+    /// appends in place instead of reallocating, copying and faulting in
+    /// its arrays at each doubling.
+    public mutating func reserveCapacity(words: Int) {
+        cpu.reserveCapacity(words)
+        if !memory.isEmpty {
+            memory.reserveCapacity(words)
+            dirty.reserveCapacity((words / 8 + 63) / 64)
+        }
+    }
+}
+
 extension [UInt64] {
     /// Cut to `n` words, or grown with zeros.
     mutating func resize(to n: Int) {

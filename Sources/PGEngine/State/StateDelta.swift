@@ -36,6 +36,18 @@ extension StateCodec {
         }
     }
 
+    /// The number of tables (live and freed) of the state a delta describes,
+    /// read from its header alone.
+    public static func tableCount(ofDelta bytes: [UInt8]) throws(DecodeError) -> Int {
+        var r = Reader(bytes: bytes)
+        guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
+        let format = try r.byte()
+        guard format == deltaVersion || format == legacyDeltaVersion else { throw DecodeError(description: "not a checkpoint delta") }
+        _ = try r.varint()
+        _ = try r.varint()
+        return try r.count()
+    }
+
     /// `s` as its differences from `base` (an earlier state of the same run).
     public static func encodeDelta(_ s: EngineState, since base: EngineState) -> [UInt8] {
         let extent = StateExtent(of: s)
@@ -160,7 +172,7 @@ extension StateCodec {
             words.resize(to: try r.count())
             try r.applySparse(to: &words)
         }
-        var written: [Int] = []
+        var written: [Range<Int>] = []
         if format == deltaVersion {
             s.cpu.resize(to: try r.count())
             try r.applyDescriptors(to: &s.cpu, written: &written)
@@ -171,9 +183,9 @@ extension StateCodec {
             if format == deltaVersion {
                 s.memory.resize(to: try r.count())
                 // The words the CPU wrote are taken as cleaned, then the list corrects that.
-                for i in written {
-                    guard i < s.memory.count else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }
-                    s.memory[i] = cleaned(s.cpu[i])
+                for run in written {
+                    guard run.upperBound <= s.memory.count else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }
+                    for i in run { s.memory[i] = cleaned(s.cpu[i]) }
                 }
                 try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu)
             } else {

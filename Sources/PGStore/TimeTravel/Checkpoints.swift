@@ -19,20 +19,27 @@ enum Checkpoints {
     /// The state at the latest checkpoint of `run` at or before `seq`; a
     /// damaged one is an error naming the history file at `path`.
     static func nearest(run: Int64, atOrBefore seq: Int64, db: Database, path: String) throws -> EngineState? {
-        // Back from the checkpoint to the whole state its deltas start from.
-        var chain: [(seq: Int64, bytes: [UInt8])] = []
-        let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC",
-                                       arguments: [run, seq])
         do {
-            while let row = try rows.next() {
-                let bytes = [UInt8](row["state"] as Data)
-                chain.append((row["seq"], bytes))
-                if try StateCodec.kind(of: bytes) == .full { break }
+            // Back from the checkpoint to the whole state its deltas start
+            // from, by their headers alone (SQLite reads only a blob's first
+            // page for them)...
+            var start: Int64?, newestDelta: [UInt8]?
+            let headers = try Row.fetchCursor(db, sql: "SELECT seq, substr(state, 1, \(headerBytes)) AS head FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC",
+                                              arguments: [run, seq])
+            while let row = try headers.next() {
+                let head = [UInt8](row["head"] as Data? ?? Data())
+                if try StateCodec.kind(of: head) == .full {
+                    start = row["seq"]
+                    break
+                }
+                if newestDelta == nil { newestDelta = head }
             }
-            guard let full = chain.popLast() else { return nil }
-            guard try StateCodec.kind(of: full.bytes) == .full else {
+            guard let start else {
+                if newestDelta == nil { return nil }
                 throw StoreError(.invalid, path: path, "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
             }
+            // ...then forward, applying each as it is read: one blob held at a
+            // time, copied once out of SQLite's buffer.
             // Each blob must be the state its row says: a seq the row does not
             // hold is damage (and one past Int64 would trap where it is used).
             func check(_ state: EngineState, _ rowSeq: Int64) throws {
@@ -41,17 +48,43 @@ enum Checkpoints {
                                      + "the checkpoint at seq \(rowSeq) holds the state of seq \(state.seq)")
                 }
             }
-            var state = try StateCodec.decode(full.bytes)
-            try check(state, full.seq)
-            for delta in chain.reversed() {
-                try StateCodec.applyDelta(delta.bytes, into: &state)
-                try check(state, delta.seq)
+            var state: EngineState?
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq",
+                                           arguments: [run, start, seq])
+            while let row = try rows.next() {
+                let rowSeq: Int64 = row["seq"]
+                guard let blob = row.dataNoCopy(named: "state") else {
+                    throw StoreError(.invalid, path: path, "run \(run) has a checkpoint with no state at seq \(rowSeq)")
+                }
+                let bytes = [UInt8](blob)
+                if var s = state {
+                    state = nil
+                    try StateCodec.applyDelta(bytes, into: &s)
+                    try check(s, rowSeq)
+                    state = s
+                } else {
+                    var s = try StateCodec.decode(bytes)
+                    try check(s, rowSeq)
+                    // Memory grows with the tables: room for the newest delta's
+                    // tables at the whole state's words per table, and for a
+                    // replay after it, saves a copy and a fault of the arrays
+                    // at each doubling.
+                    if let newestDelta, !s.tables.isEmpty {
+                        let tables = try StateCodec.tableCount(ofDelta: newestDelta)
+                        let words = s.cpu.count / s.tables.count * max(tables, s.tables.count)
+                        s.reserveCapacity(words: words + max(words / 8, 1 << 16))
+                    }
+                    state = s
+                }
             }
             return state
         } catch let error as StateCodec.DecodeError {
             throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
         }
     }
+
+    /// Enough of a blob for its kind and, for a delta, its table count.
+    static let headerBytes = 40
 }
 
 /// When a recording writes a checkpoint, and which kind.

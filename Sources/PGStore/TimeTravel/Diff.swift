@@ -61,63 +61,65 @@ public struct HistoryDiff: Sendable {
 }
 
 extension HistoryStore {
-    /// The difference from `a` to `b`. In one run it looks only at the tables
-    /// the events between the points touched; across runs (which must share a
+    /// The difference from `a` to `b`. In one run it looks only at the
+    /// descriptors the events between the points wrote and the tables they
+    /// freed, and reads both sides from one engine, advanced in place from the
+    /// earlier point to the later; across runs (which must share a
     /// configuration) it compares the whole trees, matching tables by path.
     public func diff(_ a: Point, _ b: Point) throws(StoreError) -> HistoryDiff {
-        // In one run the later point continues from the earlier one's engine
-        // when no checkpoint lies between them.
-        let left: (run: RunInfo, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])
-        let right: (run: RunInfo, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])
-        if a.run == b.run && a.seq <= b.seq {
-            left = try reconstruct(a)
-            right = try reconstruct(b, continuing: (a.seq, left.engine, left.openCalls))
-        } else if a.run == b.run {
-            right = try reconstruct(b)
-            left = try reconstruct(a, continuing: (b.seq, right.engine, right.openCalls))
-        } else {
-            left = try reconstruct(a)
-            right = try reconstruct(b)
-        }
-        guard left.run.sharesConfiguration(with: right.run) else {
-            throw StoreError(.invalid, path: path, "runs \(a.run) and \(b.run) have different table configurations "
-                + "(\(left.run.config.stage)/\(left.run.config.granule)/\(left.run.config.ias)/\(left.run.config.oas) vs "
-                + "\(right.run.config.stage)/\(right.run.config.granule)/\(right.run.config.ias)/\(right.run.config.oas)); a diff needs the same")
-        }
+        if a.run == b.run { return try diffInRun(a, b) }
+        let left = try reconstruct(a), right = try reconstruct(b)
+        try checkSameConfiguration(left.run, right.run)
         let ea = left.engine, eb = right.engine
-        var cleans: Int64?, lines: Int64?, invalidations: [String: Int64]?
-        var touchedTables: Set<Int>?
-        if a.run == b.run {
-            let lo = min(a.seq, b.seq), hi = max(a.seq, b.seq)
-            let touched = try read { db -> (Set<Int>, Int64, Int64, [String: Int64]) in
-                var t = Set<Int>()
-                let (from, to) = EventKey.range(run: a.run, after: lo, through: hi)
-                for sql in ["SELECT DISTINCT tbl FROM write_rows WHERE id > ? AND id <= ?",
-                            "SELECT tbl FROM table_allocs WHERE id > ? AND id <= ?",
-                            "SELECT tbl FROM table_frees WHERE id > ? AND id <= ?"] {
-                    t.formUnion(try Int.fetchAll(db, sql: sql, arguments: [from, to]))
-                }
-                let c = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(lines), 0) AS l FROM cleans WHERE id > ? AND id <= ? AND reason = 0",
-                                         arguments: [from, to])!
-                var inv: [String: Int64] = [:]
-                for row in try Row.fetchAll(db, sql: HistoryDiff.invalidationsSQL, arguments: [from, to]) {
-                    inv[row["name"]] = row["n"]
-                }
-                return (t, c["n"], c["l"], inv)
-            }
-            touchedTables = touched.0
-            cleans = touched.1
-            lines = touched.2
-            invalidations = touched.3
+        let from = HistoryDiff.Side(ea, tables: nil, spans: nil), to = HistoryDiff.Side(eb, tables: nil, spans: nil)
+        return HistoryDiff(from: a, to: b, descriptors: HistoryDiff.descriptorChanges(from, to, geometry: ea.geometry, comparison: .childPath),
+                           comparison: .childPath, mappings: HistoryDiff.mappingChanges(from.leaves, to.leaves, format: ea.format),
+                           cleanCalls: nil, linesCleaned: nil, invalidations: nil, dirtyLinesFrom: from.dirtyLines, dirtyLinesTo: to.dirtyLines,
+                           staleFrom: from.stale, staleTo: to.stale, format: ea.format)
+    }
+
+    private func checkSameConfiguration(_ x: RunInfo, _ y: RunInfo) throws(StoreError) {
+        guard x.sharesConfiguration(with: y) else {
+            throw StoreError(.invalid, path: path, "runs \(x.id) and \(y.id) have different table configurations "
+                + "(\(x.config.stage)/\(x.config.granule)/\(x.config.ias)/\(x.config.oas) vs "
+                + "\(y.config.stage)/\(y.config.granule)/\(y.config.ias)/\(y.config.oas)); a diff needs the same")
         }
-        let comparison: HistoryDiff.Comparison = a.run == b.run ? .written : .childPath
-        let descriptors = HistoryDiff.descriptorChanges(ea, eb, tables: touchedTables, comparison: comparison)
-        // Translations can only differ under the entries that changed.
-        let spans = touchedTables == nil ? nil : HistoryDiff.merge(descriptors.map { ($0.iova, $0.iova &+ $0.size &- 1) })
-        let mappings = HistoryDiff.mappingChanges(ea, eb, spans: spans)
-        return HistoryDiff(from: a, to: b, descriptors: descriptors, comparison: comparison, mappings: mappings, cleanCalls: cleans, linesCleaned: lines,
-                           invalidations: invalidations, dirtyLinesFrom: ea.dirtyLineCount(), dirtyLinesTo: eb.dirtyLineCount(),
-                           staleFrom: ea.staleEntryCount(), staleTo: eb.staleEntryCount(), format: ea.format)
+    }
+
+    /// Only what the events between two points of one run wrote can differ
+    /// between them: the descriptors they wrote and the tables they freed
+    /// (a table they allocated hangs under a descriptor they wrote). The earlier
+    /// side is read over those before the engine is advanced, so a diff costs
+    /// one reconstruction and the events between, not a copy of the state.
+    private func diffInRun(_ a: Point, _ b: Point) throws(StoreError) -> HistoryDiff {
+        let lo = min(a.seq, b.seq), hi = max(a.seq, b.seq)
+        let between = try read { db -> HistoryDiff.Between in
+            let (from, to) = EventKey.range(run: a.run, after: lo, through: hi)
+            var written: [(table: Int, index: Int)] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT DISTINCT tbl, idx FROM write_rows WHERE id > ? AND id <= ?", arguments: [from, to])
+            while let row = try rows.next() { written.append((row[0], row[1])) }
+            let allocated = try Int.fetchAll(db, sql: "SELECT tbl FROM table_allocs WHERE id > ? AND id <= ?", arguments: [from, to])
+            let freed = try Int.fetchAll(db, sql: "SELECT tbl FROM table_frees WHERE id > ? AND id <= ?", arguments: [from, to])
+            let c = try Row.fetchOne(db, sql: "SELECT count(*) AS n, coalesce(sum(lines), 0) AS l FROM cleans WHERE id > ? AND id <= ? AND reason = 0",
+                                     arguments: [from, to])!
+            var inv: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: HistoryDiff.invalidationsSQL, arguments: [from, to]) {
+                inv[row["name"]] = row["n"]
+            }
+            return HistoryDiff.Between(written: written, allocated: allocated, freed: freed, cleanCalls: c["n"], linesCleaned: c["l"], invalidations: inv)
+        }
+        let earlier = try reconstruct(Point(run: a.run, seq: lo))
+        let tables = between.tables
+        let spans = between.earlierSpans(in: earlier.engine), earlierTables = earlier.engine.tables.count
+        let first = HistoryDiff.Side(earlier.engine, tables: tables, spans: spans)
+        let later = try reconstruct(Point(run: a.run, seq: hi), advancing: (lo, earlier.engine, earlier.openCalls))
+        let second = HistoryDiff.Side(later.engine, tables: tables, spans: between.laterSpans(spans, earlierTables: earlierTables, in: later.engine))
+        let (from, to) = a.seq <= b.seq ? (first, second) : (second, first)
+        let e = later.engine
+        return HistoryDiff(from: a, to: b, descriptors: HistoryDiff.descriptorChanges(from, to, geometry: e.geometry, comparison: .written),
+                           comparison: .written, mappings: HistoryDiff.mappingChanges(from.leaves, to.leaves, format: e.format),
+                           cleanCalls: between.cleanCalls, linesCleaned: between.linesCleaned, invalidations: between.invalidations,
+                           dirtyLinesFrom: from.dirtyLines, dirtyLinesTo: to.dirtyLines, staleFrom: from.stale, staleTo: to.stale, format: e.format)
     }
 }
 
@@ -147,8 +149,13 @@ extension HistoryDiff {
 
     /// Entries by table path.
     static func entries(of engine: IOPageTable<NullSink>, tables ids: Set<Int>?) -> [String: (level: Int, iovaBase: UInt64, values: [Int: Entry])] {
+        entries(of: engine, live: engine.liveTablesInOrder(), tables: ids)
+    }
+
+    /// The same, given the engine's ``IOPageTable/liveTablesInOrder()``.
+    static func entries(of engine: IOPageTable<NullSink>, live: [Int], tables ids: Set<Int>?)
+        -> [String: (level: Int, iovaBase: UInt64, values: [Int: Entry])] {
         var out: [String: (level: Int, iovaBase: UInt64, values: [Int: Entry])] = [:]
-        let live = engine.liveTablesInOrder()
         for id in live where ids?.contains(id) ?? true {
             let t = engine.tables[id]
             var values: [Int: Entry] = [:]
@@ -167,16 +174,82 @@ extension HistoryDiff {
         return out
     }
 
-    static func descriptorChanges(_ a: IOPageTable<NullSink>, _ b: IOPageTable<NullSink>, tables ids: Set<Int>?,
-                                  comparison: Comparison) -> [DescriptorChange] {
+    /// The events between two points of one run, as a diff needs them.
+    struct Between {
+        /// Each (table, index) written, once.
+        var written: [(table: Int, index: Int)]
+        var allocated: [Int]
+        var freed: [Int]
+        var cleanCalls: Int64
+        var linesCleaned: Int64
+        var invalidations: [String: Int64]
+
+        var tables: Set<Int> { Set(written.map(\.table)).union(allocated).union(freed) }
+
+        /// The IOVA ranges that can read differently on the two sides, seen
+        /// from the earlier side's `engine`: each descriptor written in a table
+        /// it has, and each table it has that was freed. A table allocated
+        /// between the points adds nothing when it is reachable later: it
+        /// hangs under a descriptor written between them in a table the
+        /// earlier side has, unless the root itself is new (and then the
+        /// earlier side has no leaves at all, see ``laterSpans(_:earlierTables:in:)``).
+        func earlierSpans(in engine: IOPageTable<NullSink>) -> [(UInt64, UInt64)] {
+            let tables = engine.tables
+            var ranges: [(UInt64, UInt64)] = []
+            for (id, index) in written where id < tables.count {
+                let size = engine.geometry.blockSize(tables[id].level)
+                let lo = tables[id].iovaBase &+ UInt64(index) &* size
+                ranges.append((lo, lo &+ size &- 1))
+            }
+            for id in freed where id < tables.count {
+                let size = engine.geometry.blockSize(tables[id].level)
+                ranges.append((tables[id].iovaBase, tables[id].iovaBase &+ UInt64(tables[id].entries) &* size &- 1))
+            }
+            return merge(ranges)
+        }
+
+        /// The ranges for the later side: `earlier` plus each descriptor
+        /// written in a table allocated since, and live, in `engine`. (A
+        /// whole-state checkpoint keeps a freed table as a tombstone, without
+        /// its place in the tree: only live records give ranges here.)
+        func laterSpans(_ earlier: [(UInt64, UInt64)], earlierTables: Int, in engine: IOPageTable<NullSink>) -> [(UInt64, UInt64)] {
+            let tables = engine.tables
+            var ranges = earlier
+            for (id, index) in written where id >= earlierTables && id < tables.count && !tables[id].freed {
+                let size = engine.geometry.blockSize(tables[id].level)
+                let lo = tables[id].iovaBase &+ UInt64(index) &* size
+                ranges.append((lo, lo &+ size &- 1))
+            }
+            return ranges.count == earlier.count ? earlier : merge(ranges)
+        }
+    }
+
+    /// What a diff reads of one state: the entries of `tables` (nil: all) by
+    /// path, the leaves under `spans` (nil: everywhere), and its dirty lines
+    /// and stale descriptors.
+    struct Side {
+        var entries: [String: (level: Int, iovaBase: UInt64, values: [Int: Entry])]
+        var leaves: [Leaf]
+        var dirtyLines: Int
+        var stale: Int
+
+        init(_ engine: IOPageTable<NullSink>, tables: Set<Int>?, spans: [(UInt64, UInt64)]?) {
+            let live = engine.liveTablesInOrder()
+            entries = HistoryDiff.entries(of: engine, live: live, tables: tables)
+            leaves = HistoryDiff.leaves(engine, spans: spans)
+            (dirtyLines, stale) = engine.syncState(ofTables: live)
+        }
+    }
+
+    static func descriptorChanges(_ a: Side, _ b: Side, geometry: Geometry, comparison: Comparison) -> [DescriptorChange] {
         // Tables touched in the range may be reached through untouched parents; include the paths either side knows.
-        let ea = entries(of: a, tables: ids), eb = entries(of: b, tables: ids)
+        let ea = a.entries, eb = b.entries
         var out: [DescriptorChange] = []
         for path in Set(ea.keys).union(eb.keys).sorted(by: pathOrder) {
             let left = ea[path], right = eb[path]
             let level = left?.level ?? right!.level
             let base = left?.iovaBase ?? right!.iovaBase
-            let size = a.geometry.blockSize(level)
+            let size = geometry.blockSize(level)
             let indices = Set(left?.values.keys.map { $0 } ?? []).union(right?.values.keys.map { $0 } ?? []).sorted()
             for i in indices {
                 let o = left?.values[i], n = right?.values[i]
@@ -234,8 +307,8 @@ extension HistoryDiff {
         return c.leaves
     }
 
-    static func mappingChanges(_ a: IOPageTable<NullSink>, _ b: IOPageTable<NullSink>, spans: [(UInt64, UInt64)]?) -> [MappingChange] {
-        let la = leaves(a, spans: spans), lb = leaves(b, spans: spans)
+    /// The translations that differ between two leaf lists read over the same spans.
+    static func mappingChanges(_ la: [Leaf], _ lb: [Leaf], format: DescriptorFormat) -> [MappingChange] {
         // Sweep the boundaries of both leaf lists.
         var cuts = Set<UInt64>()
         for l in la + lb { cuts.insert(l.iova); cuts.insert(l.iova &+ l.size) }
@@ -260,8 +333,8 @@ extension HistoryDiff {
             case (let x?, let y?):
                 if paA != paB { kind = .remapped } else if x.pte & attrMask != y.pte & attrMask { kind = .protection } else { continue }
             }
-            let attrsA = oa.map { a.format.decode($0.pte, level: $0.level).attributes } ?? []
-            let attrsB = ob.map { b.format.decode($0.pte, level: $0.level).attributes } ?? []
+            let attrsA = oa.map { format.decode($0.pte, level: $0.level).attributes } ?? []
+            let attrsB = ob.map { format.decode($0.pte, level: $0.level).attributes } ?? []
             if var last = out.last, last.kind == kind, last.iova &+ last.size == start,
                last.oldAttributes == attrsA, last.newAttributes == attrsB,
                (last.oldPA == nil) == (paA == nil), (last.newPA == nil) == (paB == nil),

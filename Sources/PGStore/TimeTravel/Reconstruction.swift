@@ -6,13 +6,14 @@ extension HistoryStore {
     /// then the run's events up to it. Costs the state's size plus the events
     /// since that checkpoint, whatever the length of the history.
     public func reconstruct(_ point: Point) throws(StoreError) -> (run: RunInfo, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall]) {
-        try reconstruct(point, continuing: nil)
+        try reconstruct(point, advancing: nil)
     }
 
-    /// The same, starting from `earlier` (the engine at an earlier point of
-    /// the same run, left unchanged) when no checkpoint lies between the two
-    /// points: the second state of a diff then costs the events between them.
-    func reconstruct(_ point: Point, continuing earlier: (seq: Int64, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])?)
+    /// The same, advancing `earlier` (the engine at an earlier point of the
+    /// same run) in place when no checkpoint lies between the two points: the
+    /// second state of a diff then costs the events between them, not a copy
+    /// of the first. `earlier`'s engine is not to be read afterwards.
+    func reconstruct(_ point: Point, advancing earlier: (seq: Int64, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])?)
         throws(StoreError) -> (run: RunInfo, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall]) {
         let info = try run(point.run)
         return try read { db in
@@ -22,8 +23,7 @@ extension HistoryStore {
             do {
                 if let earlier, earlier.seq <= point.seq,
                    try Checkpoints.nearestSeq(run: point.run, atOrBefore: point.seq, db: db) ?? 0 <= earlier.seq {
-                    engine = try IOPageTable(config: info.config, strategy: info.strategy,
-                                             state: earlier.engine.captureState(openCalls: earlier.openCalls), sink: NullSink())
+                    engine = earlier.engine
                     open = earlier.openCalls
                     from = earlier.seq
                 } else if let checkpoint = try Checkpoints.nearest(run: point.run, atOrBefore: point.seq, db: db, path: path) {

@@ -251,21 +251,40 @@ public final class IOPageTable<Sink: EventSink> {
     }
 
     /// Live tables in pre-order (parent before children, children by index): the dump order.
-    public func liveTablesInOrder() -> [Int] {
+    public func liveTablesInOrder() -> [Int] { liveTablesInOrder(within: nil) }
+
+    /// The same, of the tables whose IOVA span meets `window` (nil: all): the
+    /// walk goes down only the entries that meet it, so a window costs the
+    /// tables over it, not the whole tree.
+    public func liveTablesInOrder(within window: ClosedRange<UInt64>?) -> [Int] {
         var out: [Int] = []
         func visit(_ id: Int) {
             out.append(id)
-            let level = tables[id].level
-            guard level < Geometry.maxLevels - 1 else { return }
-            for i in 0..<tables[id].entries {
+            let t = tables[id]
+            guard t.level < Geometry.maxLevels - 1 else { return }
+            var indices = 0..<t.entries
+            if let window {
+                let shift = UInt64(geometry.shift(t.level))
+                let first = window.lowerBound <= t.iovaBase ? 0 : (window.lowerBound &- t.iovaBase) >> shift
+                let last = (window.upperBound &- t.iovaBase) >> shift
+                guard window.upperBound >= t.iovaBase, first < UInt64(t.entries) else { return }
+                indices = Int(first)..<(Int(min(last, UInt64(t.entries) - 1)) + 1)
+            }
+            for i in indices {
                 let pte = entry(i, of: id)
-                if DescriptorFormat.isTable(pte, level: level) {
+                if DescriptorFormat.isTable(pte, level: t.level) {
                     let c = child(of: pte)
                     if c >= 0 { visit(c) }
                 }
             }
         }
-        if !isFreed && !tables.isEmpty { visit(root) }
+        guard !isFreed && !tables.isEmpty else { return out }
+        if let window {
+            let t = tables[root]
+            let end = t.iovaBase &+ (UInt64(t.entries) << UInt64(geometry.shift(t.level))) &- 1
+            guard window.lowerBound <= end && window.upperBound >= t.iovaBase else { return out }
+        }
+        visit(root)
         return out
     }
 

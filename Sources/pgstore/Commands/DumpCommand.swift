@@ -12,7 +12,9 @@ struct DumpCommand: ParsableCommand {
         Each non-empty entry is decoded: leaves with the IOVA range they map, output address and \
         attributes (in the vocabulary of arm64 ptdump: RW/ro, NX, SHD, AF, NG, MEM/NORMAL...), table \
         descriptors with the table they point to. Entries on a dirty cache line are marked `dirty`; \
-        entries the device would read differently from the CPU are marked STALE with what memory holds.
+        entries the device would read differently from the CPU are marked STALE with what memory holds. \
+        With --iova, only the tables over the range and their entries that meet it are shown (the counts \
+        in the first line stay the whole state's): a point in a long map_sg holds millions of entries.
         """
     )
 
@@ -27,6 +29,9 @@ struct DumpCommand: ParsableCommand {
     @Option(help: "Whose values to show: cpu (what the CPU wrote) or memory (what the SMMU reads).")
     var view: View = .cpu
 
+    @Option(name: .customLong("iova"), help: ArgumentHelp(IOVAWindow.help, valueName: "RANGE"), transform: IOVAWindow.parse)
+    var window: IOVAWindow?
+
     enum View: String, ExpressibleByArgument, CaseIterable { case cpu, memory }
 
     func run() throws {
@@ -40,24 +45,28 @@ struct DumpCommand: ParsableCommand {
         switch format {
         case .json:
             // One table at a time: a point in a long map_sg has millions of entries.
-            try JSONOutput.writeStreaming(head: DumpJSON.Head(run: info.id, seq: p.seq, strategy: info.label), key: "tables",
-                                          elements: engine.liveTablesInOrder().lazy.map { TablesJSON.table($0, of: engine, memoryView: view == .memory) },
+            try JSONOutput.writeStreaming(head: DumpJSON.Head(run: info.id, seq: p.seq, strategy: info.label, iova: window?.description), key: "tables",
+                                          elements: engine.liveTablesInOrder(within: window?.range).lazy.map {
+                                              TablesJSON.table($0, of: engine, memoryView: view == .memory, window: window)
+                                          },
                                           tail: DumpJSON.Tail(view: view.rawValue), append: TableJSONWriter.append)
         case .text:
             var out = OutputBuffer()
-            out.lines(TreeDump.lines(engine, header: "run \(info.id) (\(info.label), \(RunsCommand.describe(info.config))) at seq \(p.seq)",
-                                     memoryView: view == .memory))
+            TreeDump.write(engine, header: "run \(info.id) (\(info.label), \(RunsCommand.describe(info.config))) at seq \(p.seq)",
+                           memoryView: view == .memory, window: window, to: &out)
             out.flush()
         }
     }
 
-    /// The document: `run`, `seq`, `strategy`, then `tables` (written one
-    /// by one, JSONOutput.writeStreaming), then `view`, the keys in order.
+    /// The document, its keys sorted: `iova` (with --iova: the range
+    /// shown), `run`, `seq`, `strategy`, then `tables` (written one by one,
+    /// JSONOutput.writeStreaming), then `view`.
     enum DumpJSON {
         struct Head: Encodable {
             var run: Int64
             var seq: Int64
             var strategy: String
+            var iova: String?
         }
         struct Tail: Encodable {
             var view: String

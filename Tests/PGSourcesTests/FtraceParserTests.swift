@@ -2,7 +2,7 @@ import Testing
 import PGEngine
 import PGSources
 
-// MARK: - Fixtures (spec/traces.md §1.4-1.6)
+// MARK: - Fixtures: the trace, trace_pipe and trace-cmd report layouts
 
 private let fileName = "t.trace"
 

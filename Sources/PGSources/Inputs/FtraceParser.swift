@@ -1,7 +1,7 @@
 import PGEngine
 
 /// Reads Linux ftrace text logs of `iommu:map` and `iommu:unmap` events
-/// (spec/traces.md §1) into IOMMU-core calls.
+/// (README.md, "Recording a live system") into IOMMU-core calls.
 ///
 /// Both line layouts are accepted: the kernel's `trace` / `trace_pipe` files
 /// (`<comm>-<pid> [(TGID)] [CPU] FLAGS TIMESTAMP: map: IOMMU: ...`) and

@@ -1,6 +1,6 @@
 import PGEngine
 
-/// Reads `.pgs` workload scripts (DESIGN.md §4) into a ``Script``.
+/// Reads `.pgs` workload scripts (README.md, "The script format") into a ``Script``.
 ///
 /// One statement a line; `#` starts a comment; fields are separated by spaces
 /// or tabs; numbers are decimal or `0x` hex with an optional binary K/M/G/T

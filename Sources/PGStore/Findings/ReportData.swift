@@ -77,10 +77,18 @@ extension HistoryStore {
                 for (tbl, total) in chosen {
                     let lineCells = try Row.fetchAll(db, sql: "SELECT line, cleans FROM line_totals WHERE run = ? AND tbl = ? ORDER BY line",
                                                      arguments: [id, tbl]).map { (line: $0["line"] as Int, times: $0["cleans"] as Int64) }
-                    let alloc = try Row.fetchOne(db, sql: "SELECT level, iova_base, bytes FROM table_allocs WHERE run = ? AND tbl = ?", arguments: [id, tbl])
-                    let level: Int = alloc?["level"] ?? 3
-                    let base = UInt64(bitPattern: alloc?["iova_base"] ?? 0)
-                    let bytes: Int64 = alloc?["bytes"] ?? Int64(info.config.granule.bytes)
+                    // run_tables holds the tables a run inherited (a restored
+                    // run's) as well as those it allocated; only the latter
+                    // have an allocation to give their size.
+                    let table = try Row.fetchOne(db, sql: """
+                        SELECT r.level, r.iova_base, a.bytes FROM run_tables r
+                        LEFT JOIN table_allocs a ON a.run = r.run AND a.tbl = r.tbl
+                        WHERE r.run = ? AND r.tbl = ?
+                        """, arguments: [id, tbl])
+                    let level: Int = table?["level"] ?? 3
+                    let base = UInt64(bitPattern: table?["iova_base"] ?? 0)
+                    let rootBytes = geometry.map { level == $0.startLevel ? Int64($0.rootBytes) : nil } ?? nil
+                    let bytes: Int64 = table?["bytes"] ?? rootBytes ?? Int64(info.config.granule.bytes)
                     let span = geometry.map { UInt64(bytes / 8) << UInt64($0.shift(level)) } ?? 0
                     heat.append(ReportData.HeatTable(table: tbl, path: paths[tbl] ?? "T#\(tbl)", level: level, iovaStart: base,
                                                      iovaEnd: base &+ span &- 1, lines: max(1, Int(bytes) / info.config.lineSize),

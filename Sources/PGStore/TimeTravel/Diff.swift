@@ -195,12 +195,7 @@ extension HistoryDiff {
         /// earlier side has no leaves at all, see ``laterSpans(_:earlierTables:in:)``).
         func earlierSpans(in engine: IOPageTable<NullSink>) -> [(UInt64, UInt64)] {
             let tables = engine.tables
-            var ranges: [(UInt64, UInt64)] = []
-            for (id, index) in written where id < tables.count {
-                let size = engine.geometry.blockSize(tables[id].level)
-                let lo = tables[id].iovaBase &+ UInt64(index) &* size
-                ranges.append((lo, lo &+ size &- 1))
-            }
+            var ranges = written.filter { $0.table < tables.count }.map { Self.range(of: $0, in: engine) }
             for id in freed where id < tables.count {
                 let size = engine.geometry.blockSize(tables[id].level)
                 ranges.append((tables[id].iovaBase, tables[id].iovaBase &+ UInt64(tables[id].entries) &* size &- 1))
@@ -215,12 +210,18 @@ extension HistoryDiff {
         func laterSpans(_ earlier: [(UInt64, UInt64)], earlierTables: Int, in engine: IOPageTable<NullSink>) -> [(UInt64, UInt64)] {
             let tables = engine.tables
             var ranges = earlier
-            for (id, index) in written where id >= earlierTables && id < tables.count && !tables[id].freed {
-                let size = engine.geometry.blockSize(tables[id].level)
-                let lo = tables[id].iovaBase &+ UInt64(index) &* size
-                ranges.append((lo, lo &+ size &- 1))
+            for w in written where w.table >= earlierTables && w.table < tables.count && !tables[w.table].freed {
+                ranges.append(Self.range(of: w, in: engine))
             }
             return ranges.count == earlier.count ? earlier : merge(ranges)
+        }
+
+        /// The IOVAs entry `index` of table `table` maps (inclusive).
+        static func range(of position: (table: Int, index: Int), in engine: IOPageTable<NullSink>) -> (UInt64, UInt64) {
+            let t = engine.tables[position.table]
+            let size = engine.geometry.blockSize(t.level)
+            let lo = t.iovaBase &+ UInt64(position.index) &* size
+            return (lo, lo &+ size &- 1)
         }
     }
 

@@ -12,6 +12,7 @@ public final class KernelHelper {
     private let errors = Pipe()
     private var buffer: [UInt8] = []
     private var start = 0
+    private var stopped = false
 
     public init(binary: HelperBuild.Binary) throws(KernelError) {
         self.binary = binary
@@ -34,9 +35,20 @@ public final class KernelHelper {
         features = Set(f[3].dropFirst("features=".count).split(separator: ",").map(String.init)).subtracting(["none"])
     }
 
-    deinit {
+    deinit { stop() }
+
+    /// Ends the helper and reaps it: it ends at the end of its input; one
+    /// still running after a second is terminated. Called again, it does
+    /// nothing. A recording that exits inside a call calls it first, so no
+    /// helper outlives pgstore, not even as a zombie.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
         try? input.close()
+        let deadline = Date().addingTimeInterval(1)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { process.terminate() }
+        process.waitUntilExit()
     }
 
     /// Sends one step and returns the lines it produced, its `R` line last.

@@ -88,6 +88,10 @@ public final class KernelPageTable<Sink: EventSink>: PageTableBackend {
 
     private var lastRet: Int64 = 0
 
+    /// Ends the helper and reaps it (``KernelHelper/stop()``): the process is
+    /// about to exit inside a call.
+    public func stop() { helper.stop() }
+
     /// Runs one call: the io-pgtable calls in the kernel, the IOMMU core calls
     /// through ``IommuCore`` over them, `tlb_sync` and `access` in pgstore's model.
     public func run(_ call: Call) throws(KernelError) -> CallResult {

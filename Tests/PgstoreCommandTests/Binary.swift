@@ -50,10 +50,11 @@ enum Binary {
     }
 
     /// Starts the binary without waiting; its output goes to files in `directory`.
-    static func start(_ arguments: [String], in directory: URL, stdin: Pipe? = nil) throws -> Process {
+    static func start(_ arguments: [String], in directory: URL, stdin: Pipe? = nil, environment extra: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
+        if !extra.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
         FileManager.default.createFile(atPath: directory.appendingPathComponent("child.out").path, contents: nil)
         FileManager.default.createFile(atPath: directory.appendingPathComponent("child.err").path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: directory.appendingPathComponent("child.out"))

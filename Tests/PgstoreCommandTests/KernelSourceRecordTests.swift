@@ -109,4 +109,55 @@ struct KernelSourceRecordTests {
         #expect(continued.status == 2 && continued.stderr.contains("ran in kernel 6.12.118's own code"), "\(continued.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
     }
+
+    /// The pids of `parent`'s children whose command line contains `name`.
+    static func children(of parent: Int32, named name: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("PPid:") }),
+                  Int32(line.dropFirst(5).trimmingCharacters(in: .whitespaces)) == parent,
+                  let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+            return cmdline.contains(name)
+        }
+    }
+
+    @Test("Ctrl-C inside one long map_sg through the kernel's code: the helper is gone, the committed events are there, the run incomplete",
+          .enabled(if: enabled, missing))
+    func interruptedInsideKernelCall() throws {
+        let tree = try #require(Self.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
+        let dir = try Binary.scratch()
+        let db = dir.appendingPathComponent("k.pgdb").path
+        let child = try Binary.start(["record", "--db", db, "--batch", "2000", "--kernel-source", tree, "--generate", "sg:pages=2000000"],
+                                     in: dir, environment: Self.cache)
+        defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
+        // The helper may first be compiled (a minute at most on a cold cache).
+        let deadline = Date().addingTimeInterval(240)
+        var helpers: [Int32] = []
+        while child.isRunning && Date() < deadline && (helpers.isEmpty || RecordCommandTests.events(db) < 20_000) {
+            if helpers.isEmpty { helpers = Self.children(of: child.processIdentifier, named: "pgstore-kernel-helper") }
+            usleep(50_000)
+        }
+        #expect(helpers.count == 1, "the kernel helper runs as a child: \(helpers)")
+        #expect(RecordCommandTests.events(db) >= 20_000 && child.isRunning, "the call is still in progress")
+        kill(child.processIdentifier, SIGINT)
+        let stopBy = Date().addingTimeInterval(20)
+        while child.isRunning && Date() < stopBy { usleep(50_000) }
+        #expect(!child.isRunning, "stopped within 20 s")
+        if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+        child.waitUntilExit()
+        #expect(child.terminationStatus == 130)
+        let err = try String(contentsOf: dir.appendingPathComponent("child.err"), encoding: .utf8)
+        #expect(err.contains("interrupted by SIGINT (Ctrl-C) inside call") && err.contains("(map_sg)") && err.contains("marked incomplete"), "\(err)")
+        for pid in helpers { #expect(kill(pid, 0) != 0, "helper \(pid) outlived the recording") }
+        let (events, rows, integrity) = try LiveRecordingTests.consistent(db)
+        #expect(integrity == "ok")
+        #expect(events >= 20_000 && rows == events, "\(events) events, \(rows) rows")
+        let runs = try RecordCommandTests.runsJSON(db)
+        #expect(runs.first?["status"] as? String == "incomplete")
+        // The core call, and the io-pgtable map of one of its segments when
+        // the stop came inside one (between two it is the core call alone).
+        let open = try Self.query(db, "SELECT k.name FROM unfinished_calls u JOIN call_kinds k ON k.code = u.kind WHERE u.run = 1 ORDER BY u.seq")
+        #expect(open == "name\nmap_sg\nmap\n" || open == "name\nmap_sg\n", "\(open)")
+    }
 }

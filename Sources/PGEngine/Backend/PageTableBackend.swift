@@ -24,6 +24,14 @@ public protocol PageTableBackend: AnyObject {
     var strategyName: String { get }
     /// Runs one call and returns what it returned; its events go to `sink`.
     func run(_ call: Call) throws(Failure) -> CallResult
+    /// Ends whatever the backend runs outside this process, now, before the
+    /// process exits in the middle of a call (a stop by signal): the kernel
+    /// backend's helper is ended and reaped. The engine has nothing to end.
+    func stop()
+}
+
+extension PageTableBackend {
+    public func stop() {}
 }
 
 extension IOPageTable: PageTableBackend {

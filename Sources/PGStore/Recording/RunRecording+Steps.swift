@@ -57,7 +57,7 @@ extension RunRecording {
     ) throws where Steps.Element == WorkloadStep {
         let engine = backend.state
         let start = end.start
-        recorder.onStopInsideCall = { [unowned recorder] reason in
+        recorder.onStopInsideCall = { [unowned recorder, unowned backend] reason in
             // The batch is committed; close the run in the same words the
             // caller would, and let it end the process if it wants to.
             guard let onStopInsideCall else { return }
@@ -69,6 +69,8 @@ extension RunRecording {
                 try closeSegment(db, run: runID, segment: segment, end: stopped)
                 try db.execute(sql: "COMMIT")
                 _ = try? db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                // The caller exits here: nothing the backend runs may outlive it.
+                backend.stop()
                 onStopInsideCall(stopped)
                 try db.execute(sql: "BEGIN IMMEDIATE")
             } catch {

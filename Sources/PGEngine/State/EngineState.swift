@@ -80,18 +80,11 @@ extension EngineState {
     /// appends in place instead of reallocating, copying and faulting in
     /// its arrays at each doubling.
     public mutating func reserveCapacity(words: Int) {
-        cpu.reserveCapacity(words)
+        cpu.reserveTableMemory(words)
         if !memory.isEmpty {
-            memory.reserveCapacity(words)
+            memory.reserveTableMemory(words)
             dirty.reserveCapacity((words / 8 + 63) / 64)
         }
-    }
-}
-
-extension [UInt64] {
-    /// Cut to `n` words, or grown with zeros.
-    mutating func resize(to n: Int) {
-        if count < n { append(contentsOf: repeatElement(0, count: n - count)) } else if count > n { removeLast(count - n) }
     }
 }
 

@@ -63,10 +63,10 @@ public enum StateCodec {
             for id in 0..<tableCount { s.tables.append(try readTable(id: id, &r)) }
         }
         try readAllocator(&r, into: &s)
-        s.cpu = [UInt64](repeating: 0, count: try r.count())
+        s.cpu = [UInt64](zeroedTableMemory: try r.count())
         if format == version { try r.applyDescriptors(to: &s.cpu) } else { try r.applySparse(to: &s.cpu) }
         if try r.byte() == 1 {
-            s.memory = s.cpu
+            s.memory = [UInt64](tableMemory: s.cpu, count: s.cpu.count, capacity: s.cpu.count)
             try r.applySparse(to: &s.memory)
             s.dirty = [UInt64](repeating: 0, count: try r.count())
             try r.applySparse(to: &s.dirty)

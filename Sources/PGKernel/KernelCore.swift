@@ -35,6 +35,15 @@ extension KernelPageTable: IommuCoreBackend {
         return try kernelCall(call, step) { CallResult(ret: $0, value: $1) }
     }
 
+    /// Between two io-pgtable calls of a core call: the model holds every
+    /// event so far (its seq brought up to the backend's, as at the end of
+    /// ``run(_:)``), so the recording may checkpoint the middle of a long
+    /// `map_sg` or `iommu_unmap` run in the kernel's code.
+    public func coreSafePoint() {
+        model.setSeq(seq)
+        sink.safePoint()
+    }
+
     /// `iommu_iotlb_sync` of the core's gather: one leaf invalidation in pgstore's TLB.
     public func coreIotlbSync(_ gather: inout Gather) {
         let saved = model.gather

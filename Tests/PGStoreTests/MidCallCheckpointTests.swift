@@ -67,6 +67,58 @@ struct MidCallCheckpointTests {
         #expect(last.openCalls.isEmpty)
     }
 
+    @Test("a point inside one long iommu_unmap reconstructs from a checkpoint inside it, equal to a replay from the start",
+          arguments: [Strategy.eager, .deferred])
+    func insideOneUnmap(_ strategy: Strategy) throws {
+        func record(every: Int64) throws -> (HistoryStore, Int64) {
+            let store = try HistoryStore(path: try Scratch.file(), mode: .write)
+            var r = RunRecording(config: .default, strategy: strategy, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+                                 pgstoreVersion: "test")
+            r.checkpointEvery = every
+            r.checkpointBytesPerEvent = 0
+            let list = ScatterGatherWorkload(pages: 3000, seed: 5)
+            let steps: [WorkloadStep] = [.call(list.call, line: 1),
+                                         // From a page past the list's start: 511 pages up to
+                                         // the first 2 MiB boundary, cleared one by one, then
+                                         // whole leaf tables freed, one unmap_pages each.
+                                         .call(Call(kind: .iommuUnmap, iova: list.iova + 0x1000, size: 2999 * 0x1000), line: 2)]
+            return (store, try r.record(into: store, steps: steps).run)
+        }
+        let (near, run) = try record(every: 40)
+        defer { near.close() }
+        let (far, farRun) = try record(every: 100_000_000)
+        defer { far.close() }
+        // iommu_unmap is call kind 8 (call_kinds).
+        let call = try #require(try near.read { db in
+            try Row.fetchOne(db, sql: "SELECT seq, end_seq FROM calls WHERE run = ? AND kind = 8", arguments: [run])
+        })
+        let begin: Int64 = call["seq"], end: Int64 = call["end_seq"]
+        #expect(end - begin > 1_000, "the unmap is long: \(end - begin) events")
+        let inside = try near.read { db in
+            try Int64.fetchAll(db, sql: "SELECT seq FROM checkpoints WHERE run = ? AND seq > ? AND seq < ? ORDER BY seq",
+                               arguments: [run, begin, end])
+        }
+        // Its steps are its safe points: one after the 511 pages cleared one
+        // by one (each step more than 40 events), one after the tables freed
+        // and the 440 pages of the last table (a table freed is a few events).
+        #expect(inside.count == 2, "\(inside.count) checkpoints inside \(end - begin) events")
+        for seq in inside.prefix(2) {
+            let state = try near.read { db in try Checkpoints.nearest(run: run, atOrBefore: seq, db: db, path: near.path) }
+            #expect(state?.openCalls == [EngineState.OpenCall(seq: UInt64(begin), kind: .iommuUnmap)])
+        }
+        var rng = SplitMix64(seed: 11)
+        for _ in 0..<6 {
+            let seq = begin + 1 + Int64(rng.next() % UInt64(end - begin - 1))
+            let a = try near.reconstruct(Point(run: run, seq: seq))
+            let b = try far.reconstruct(Point(run: farRun, seq: seq))
+            #expect(TimeTravelTests.differences(a.engine.captureState(), b.engine.captureState()).isEmpty, "at seq \(seq)")
+            #expect(a.openCalls == b.openCalls && a.openCalls.first?.kind == .iommuUnmap, "at seq \(seq)")
+        }
+        let last = try near.reconstruct(Point(run: run, seq: end))
+        let lastFar = try far.reconstruct(Point(run: farRun, seq: end))
+        #expect(TimeTravelTests.differences(last.engine.captureState(), lastFar.engine.captureState()).isEmpty)
+    }
+
     @Test("the later point of a diff advances the earlier one's engine in place, inside a call and across checkpoints, equal to its own reconstruction",
           arguments: [Strategy.eager, .deferred])
     func continuingReconstruction(_ strategy: Strategy) throws {

@@ -110,6 +110,47 @@ struct KernelSourceRecordTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == before)
     }
 
+    @Test("a long map_sg and iommu_unmap in the kernel's code get checkpoints inside them; a point there is the engine's",
+          .enabled(if: enabled, missing))
+    func checkpointsInsideKernelCalls() throws {
+        let tree = try #require(Self.tree612, "CI=true but PGSTORE_KERNEL_SOURCE is not set")
+        let dir = try Binary.scratch()
+        let file = dir.appendingPathComponent("long.pgs"), db = dir.appendingPathComponent("h.pgdb").path
+        // 2,000 pages in two halves (the first 2 MiB one block), then an
+        // unmap from a page in: the block split, then pages and tables.
+        try """
+            config stage=1 granule=4k ias=48 oas=48
+            map_sg 0x40000000 rw 0x900000000+0x3e8000 0xa00000000+0x3e8000
+            iommu_unmap 0x40001000 0x7cf000
+            """.write(to: file, atomically: true, encoding: .utf8)
+        // The engine under the 6.12 profile: 6.12 splits the first 2 MiB
+        // block to unmap all but its first page (mainline refuses).
+        for backend in [["--kernel-profile", "6.12"], ["--kernel-source", tree]] {
+            let r = try Binary.run(["record", "--db", db, "--checkpoint-every", "300"] + backend + [file.path], environment: Self.cache)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        // Checkpoints inside each long call, as many in the kernel's run as in the engine's.
+        let inside = """
+            SELECT c.run, k.name, count(p.seq) AS n FROM calls c JOIN call_kinds k ON k.code = c.kind
+            LEFT JOIN checkpoints p ON p.run = c.run AND p.seq > c.seq AND p.seq < c.end_seq
+            WHERE k.name IN ('map_sg', 'iommu_unmap') GROUP BY c.run, c.seq ORDER BY c.run, c.seq
+            """
+        let counts = try Self.query(db, inside).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        #expect(counts.count == 4, "\(counts)")
+        for row in counts where row.count == 3 { #expect((Int(row[2]) ?? 0) > 0, "\(row)") }
+        #expect(counts.count == 4 && counts[0][2] == counts[2][2] && counts[1][2] == counts[3][2], "\(counts)")
+        // A point in the middle of each call dumps the same tables in both runs.
+        let middles = try Self.query(db, "SELECT (seq + end_seq) / 2 AS mid FROM calls WHERE run = 1 AND kind IN (7, 8) ORDER BY seq")
+            .split(separator: "\n").dropFirst()
+        #expect(middles.count == 2)
+        for mid in middles {
+            let e = try Binary.run(["dump", "--db", db, "1:\(mid)"]), k = try Binary.run(["dump", "--db", db, "2:\(mid)"])
+            #expect(e.status == 0 && k.status == 0, "\(k.stderr)")
+            #expect(e.stdout.split(separator: "\n").count > 10)
+            #expect(e.stdout.split(separator: "\n").dropFirst() == k.stdout.split(separator: "\n").dropFirst(), "at \(mid)")
+        }
+    }
+
     /// The pids of `parent`'s children whose command line contains `name`.
     static func children(of parent: Int32, named name: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

@@ -127,6 +127,10 @@ public struct IommuCore<Backend: IommuCoreBackend> {
             if r.value == 0 { break }
             iova &+= r.value
             unmapped &+= r.value
+            // Between two unmap_pages of one long unmap, as between two
+            // map_pages of a map: the core's gather is the call's own, not
+            // state, so a checkpoint here is as good as one between calls.
+            ops.coreSafePoint()
         }
         ops.coreIotlbSync(&gather)
         return unmapped

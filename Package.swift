@@ -36,6 +36,9 @@ let package = Package(
             name: "PGSQLiteConfig",
             linkerSettings: [.linkedLibrary("sqlite3")]
         ),
+        // CPU placement of the kernel helper (the affinity calls are GNU
+        // extensions Swift's Glibc module does not export): plain C99.
+        .target(name: "PGCPUAffinity"),
         // The store: the SQLite history (schema from migrations/, recorder,
         // reconstruction, findings). Depends on the engine.
         .target(
@@ -59,6 +62,7 @@ let package = Package(
             dependencies: [
                 "PGEngine",
                 "PGSources",
+                "PGCPUAffinity",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["shim"],

@@ -4,6 +4,8 @@ import Foundation
 /// stdout, one set of page tables for its lifetime.
 public final class KernelHelper {
     public let binary: HelperBuild.Binary
+    /// The helper's process id.
+    public var pid: Int32 { process.processIdentifier }
     /// Features the helper reported in its handshake (`sync_map`, `defer_sync_pte`, ...).
     public private(set) var features: Set<String> = []
     private let process = Process()
@@ -13,6 +15,8 @@ public final class KernelHelper {
     private var buffer: [UInt8] = []
     private var start = 0
     private var stopped = false
+    /// The helper and the driving thread on one CPU (``HelperPlacement``).
+    private var placement: HelperPlacement?
 
     public init(binary: HelperBuild.Binary) throws(KernelError) {
         self.binary = binary
@@ -26,6 +30,7 @@ public final class KernelHelper {
         do { try process.run() } catch {
             throw .launchFailed(path: binary.path, reason: error.localizedDescription)
         }
+        placement = HelperPlacement.place(helper: process.processIdentifier)
         guard let hello = readLine() else { throw crashed() }
         let f = hello.split(separator: " ")
         guard f.count == 4, f[0] == "PGSTORE-KERNEL-HELPER", f[1] == "\(HelperBuild.protocolVersion)",
@@ -49,6 +54,8 @@ public final class KernelHelper {
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
+        placement?.restore()
+        placement = nil
     }
 
     /// Sends one step and returns the lines it produced, its `R` line last.

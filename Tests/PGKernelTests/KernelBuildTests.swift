@@ -81,6 +81,35 @@ struct KernelBuildTests {
         #expect(table.strategyName == "kernel \(binary.tree.version)")
     }
 
+    /// The CPUs a `/proc/.../status` file allows (`Cpus_allowed_list: 0-3,6`).
+    static func allowedCPUs(_ status: String) throws -> Set<Int> {
+        let text = try String(contentsOfFile: status, encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") })
+        var cpus = Set<Int>()
+        for part in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
+            let ends = part.split(separator: "-").compactMap { Int($0) }
+            if let first = ends.first { cpus.formUnion(first...(ends.last ?? first)) }
+        }
+        return cpus
+    }
+
+    @Test("the helper runs on the driving thread's CPU, and the thread gets its CPUs back when the helper stops",
+          .enabled(if: KernelTrees.v6_12 != nil || KernelTrees.inCI, KernelTrees.missing612))
+    func placement() throws {
+        let binary = try KernelTrees.helper(try #require(KernelTrees.v6_12))
+        let before = try Self.allowedCPUs("/proc/thread-self/status")
+        let helper = try KernelHelper(binary: binary)
+        let helperCPUs = try Self.allowedCPUs("/proc/\(helper.pid)/status")
+        let during = try Self.allowedCPUs("/proc/thread-self/status")
+        if before.count > 1 {
+            #expect(helperCPUs.count == 1 && during == helperCPUs && helperCPUs.isSubset(of: before), "\(before) \(helperCPUs) \(during)")
+        } else {
+            #expect(helperCPUs == before && during == before)
+        }
+        helper.stop()
+        #expect(try Self.allowedCPUs("/proc/thread-self/status") == before)
+    }
+
     @Test("protocol lines parse as documented")
     func protocolLines() {
         #expect(HelperLine("W 3 7 0x0 0x80000e43") == .write(id: 3, index: 7, old: 0, new: 0x8000_0e43))

@@ -2,8 +2,9 @@ import Testing
 @testable import PGEngine
 import PGSources
 
-/// Checkpoint formats: what version 3 (whole states) and 4 (deltas) write,
-/// and that histories holding versions 1 and 2 still read back exactly.
+/// Checkpoint formats: what version 5 (whole states) and 6 (deltas) write,
+/// and that histories holding versions 1 and 3 (whole) and 2 and 4 (deltas)
+/// still read back exactly.
 @Suite("Checkpoint formats")
 struct StateCodecFormatTests {
     /// Version 1, as pgstore wrote whole states before version 3.
@@ -55,6 +56,18 @@ struct StateCodecFormatTests {
         return w.bytes
     }
 
+    /// Version 3, as pgstore wrote whole states before version 5.
+    static func chainedFull(_ s: EngineState) -> [UInt8] {
+        StateCodec.encode(s, extent: StateExtent(of: s), format: StateCodec.chainedVersion)
+    }
+
+    /// Version 4, as pgstore wrote deltas before version 6.
+    static func chainedDelta(_ s: EngineState, since base: EngineState) -> [UInt8] {
+        let words = max(s.cpu.count, base.cpu.count)
+        return StateCodec.encodeDelta(s, extent: StateExtent(of: s), since: base, ranges: [0..<words],
+                                      written: StateCodec.changedWords(s.cpu, since: base.cpu, in: [0..<words]), format: StateCodec.chainedDeltaVersion)
+    }
+
     /// States of a churn run (tables allocated and freed, some words left dirty) every `every` calls.
     static func churnStates(granule: Granule, strategy: Strategy, operations: Int = 1_500, every: Int = 97) throws -> [EngineState] {
         let e = try IOPageTable(config: PageTableConfig(granule: granule), strategy: strategy, sink: NullSink())
@@ -66,7 +79,7 @@ struct StateCodecFormatTests {
         return states
     }
 
-    @Test("whole states and deltas of versions 1 and 2 read back exactly, alone and in a chain with the new versions",
+    @Test("whole states and deltas of versions 1 to 4 read back exactly, alone and in a chain with the new versions",
           arguments: [(Granule.size4K, Strategy.eager), (.size16K, .batchedSG)])
     func legacyFormatsRead(_ granule: Granule, _ strategy: Strategy) throws {
         let states = try Self.churnStates(granule: granule, strategy: strategy, operations: 300, every: 29)
@@ -75,8 +88,10 @@ struct StateCodecFormatTests {
         #expect(chained == states[0])
         for i in 1..<states.count {
             #expect(try StateCodec.decode(Self.legacyFull(states[i])) == states[i], "whole state \(i)")
-            // Alternate the versions along one chain, as a history recorded by both pgstores holds them.
-            let delta = i % 2 == 0 ? Self.legacyDelta(states[i], since: states[i - 1]) : StateCodec.encodeDelta(states[i], since: states[i - 1])
+            #expect(try StateCodec.decode(Self.chainedFull(states[i])) == states[i].forgettingFreedTables, "whole state \(i), version 3")
+            // Alternate the versions along one chain, as a history recorded by several pgstores holds them.
+            let delta = [Self.legacyDelta(states[i], since: states[i - 1]), Self.chainedDelta(states[i], since: states[i - 1]),
+                         StateCodec.encodeDelta(states[i], since: states[i - 1])][i % 3]
             #expect(try StateCodec.kind(of: delta) == .delta(base: states[i - 1].seq))
             try StateCodec.applyDelta(delta, into: &chained)
             #expect(chained == states[i], "delta \(i)")
@@ -87,8 +102,11 @@ struct StateCodecFormatTests {
     func damagedCheckpointsThrow() throws {
         let states = try Self.churnStates(granule: .size4K, strategy: .deferred, operations: 12, every: 6)
         let (a, b) = (states[1], states[2])
-        let blobs: [(whole: Bool, bytes: [UInt8])] = [(true, StateCodec.encode(b)), (true, Self.legacyFull(b)),
-                                                      (false, StateCodec.encodeDelta(b, since: a)), (false, Self.legacyDelta(b, since: a))]
+        let blobs: [(whole: Bool, bytes: [UInt8])] = [(true, StateCodec.encode(b)), (true, Self.legacyFull(b)), (true, Self.chainedFull(b)),
+                                                      (false, StateCodec.encodeDelta(b, since: a)), (false, Self.legacyDelta(b, since: a)),
+                                                      (false, Self.chainedDelta(b, since: a))]
+        // Decoded whole, with nothing selected, and with some words selected.
+        let some = WordSelection([0..<3, 17..<40, 200..<260])
         // 2^63 as a varint: the smallest value Int cannot hold.
         let huge: [UInt8] = Array(repeating: 0x80, count: 9) + [0x01]
         var rng = SplitMix64(seed: 41)
@@ -101,18 +119,30 @@ struct StateCodecFormatTests {
                 for _ in 0..<3 { d[5 + Int(rng.next() % UInt64(d.count - 5))] = UInt8(truncatingIfNeeded: rng.next()) }
                 damaged.append(d)
             }
-            for d in damaged {
+            for (k, d) in damaged.enumerated() {
                 do {
-                    if blob.whole { _ = try StateCodec.decode(d) } else { _ = try StateCodec.applyDelta(d, to: a) }
+                    switch k % 3 {
+                    case 0:
+                        if blob.whole { _ = try StateCodec.decode(d) } else { _ = try StateCodec.applyDelta(d, to: a) }
+                    default:
+                        let selection = k % 3 == 1 ? WordSelection.none : some
+                        var s = a
+                        s.resizeTableMemory(words: 1 << 16)
+                        if blob.whole {
+                            try StateCodec.decode(d, selecting: selection, into: &s)
+                        } else {
+                            try StateCodec.applyDelta(d, into: &s, selecting: selection)
+                        }
+                    }
                 } catch {
                     thrown += 1
                 }
             }
         }
-        #expect(thrown > 500)
+        #expect(thrown > 800)
     }
 
-    @Test("version 3 writes a churned state's table records in under half the bytes of version 1, version 4 its deltas in under 0.65 of version 2")
+    @Test("version 5 writes a churned state's table records in under half the bytes of version 1, version 6 its deltas in under 0.65 of version 2")
     func newFormatsAreSmaller() throws {
         let states = try Self.churnStates(granule: .size4K, strategy: .eager)
         let last = try #require(states.last)
@@ -122,7 +152,7 @@ struct StateCodecFormatTests {
         StateCodec.writeTableRecords(last.tables, &compact)
         for t in last.tables { StateCodec.writeTable(t, &legacy) }
         #expect(Double(compact.bytes.count) < 0.5 * Double(legacy.bytes.count),
-                "\(last.tables.count) records: version 3 \(compact.bytes.count) bytes, version 1 \(legacy.bytes.count)")
+                "\(last.tables.count) records: version 5 \(compact.bytes.count) bytes, version 1 \(legacy.bytes.count)")
         var newDeltas = 0, oldDeltas = 0
         for i in 1..<states.count {
             let d = StateCodec.encodeDelta(states[i], since: states[i - 1])
@@ -130,7 +160,7 @@ struct StateCodecFormatTests {
             newDeltas += d.count
             oldDeltas += Self.legacyDelta(states[i], since: states[i - 1]).count
         }
-        #expect(Double(newDeltas) < 0.65 * Double(oldDeltas), "version 4: \(newDeltas) bytes, version 2: \(oldDeltas)")
+        #expect(Double(newDeltas) < 0.65 * Double(oldDeltas), "version 6: \(newDeltas) bytes, version 2: \(oldDeltas)")
     }
 
     @Test("a whole state keeps freed tables as tombstones, and deltas written against the full records read back on it",
@@ -193,7 +223,7 @@ struct StateCodecFormatTests {
         #expect(throws: StateCodec.DecodeError.self) { try StateCodec.decode(truncated) }
     }
 
-    @Test("a map_sg's descriptors take the bits of their change: 2.3 bytes a page scattered over 80,000 frames, a quarter the next page of a run, against 6 as plain words")
+    @Test("a map_sg's descriptors take the bits of their change: 2.4 bytes a page scattered over 80,000 frames, under 0.4 the next page of a run, against 6 as plain words")
     func descriptorsArePredicted() throws {
         let e = try IOPageTable(config: .default, strategy: .eager, sink: NullSink())
         e.perform(ScatterGatherWorkload(pages: 20_000, placement: .random, seed: 3).call)
@@ -215,7 +245,11 @@ struct StateCodecFormatTests {
         #expect(pages > 20_000)
         var run = StateCodec.Writer()
         run.descriptors(cs.cpu, skip: { _, v in v == 0 })
-        #expect(Double(run.bytes.count) / Double(pages) < 0.35, "\(run.bytes.count) bytes for \(pages) descriptors")
+        // A quarter of a byte each, and each run of 64 its first word whole.
+        #expect(Double(run.bytes.count) / Double(pages) < 0.4, "\(run.bytes.count) bytes for \(pages) descriptors")
+        var chained = StateCodec.Writer()
+        chained.descriptors(cs.cpu, independentRuns: false, skip: { _, v in v == 0 })
+        #expect(Double(chained.bytes.count) / Double(pages) < 0.35, "\(chained.bytes.count) bytes chained for \(pages) descriptors")
         #expect(try StateCodec.decode(StateCodec.encode(cs)) == cs)
     }
 

@@ -3,7 +3,8 @@ import Testing
 
 /// The table-memory arrays allocated in huge-page-advised storage
 /// (TableMemoryStorage.swift): the words they hold are exactly those of the
-/// plain array operations they replace, across growth past the capacity.
+/// plain array operations they replace, across growth past the capacity,
+/// and the zeros they hand back to the kernel read zero.
 @Suite("table memory storage")
 struct TableMemoryStorageTests {
     /// A deterministic word pattern with zeros among the values.
@@ -39,5 +40,24 @@ struct TableMemoryStorageTests {
         let capacity = words.capacity
         words.reserveTableMemory(16)
         #expect(words.capacity == capacity, "a smaller reservation moves nothing")
+    }
+
+    @Test("zero words given back to the kernel read zero, in memory a freed array had filled, at every offset into a page")
+    func zeroedInRecycledMemory() {
+        for round in 0..<6 {
+            // Fill and free arrays of the size about to be asked for, so the
+            // allocator has dirty memory to hand out again.
+            let count = (3 << 18) + round * 61
+            for _ in 0..<3 {
+                var garbage = [UInt64](repeating: .max, count: count + 512)
+                garbage[round] = 1
+                #expect(garbage.count > count)
+            }
+            let source = Self.pattern(round * 37)
+            let zeroed = [UInt64](zeroedTableMemory: count)
+            #expect(zeroed.count == count && zeroed.allSatisfy { $0 == 0 }, "round \(round)")
+            let sparse = [UInt64](tableMemory: source, count: count, capacity: count + 1000, sparse: true)
+            #expect(Array(sparse[..<source.count]) == source && sparse[source.count...].allSatisfy { $0 == 0 }, "round \(round), sparse")
+        }
     }
 }

@@ -40,7 +40,7 @@ struct CheckpointChainTests {
                 try Row.fetchAll(db, sql: "SELECT seq, substr(state, 5, 1) AS format FROM checkpoints WHERE run = ? ORDER BY seq", arguments: [run])
             }
             let formats = rows.map { ($0["format"] as Data).first ?? 0 }
-            #expect(rows.count > 20 && formats.contains(4) && formats.contains(3), "\(rows.count) checkpoints, formats \(Set(formats))")
+            #expect(rows.count > 20 && formats.contains(6) && formats.contains(5), "\(rows.count) checkpoints, formats \(Set(formats))")
             // The far history has no checkpoint after its start: each point replays on from the one before.
             var previous: (seq: Int64, engine: IOPageTable<NullSink>, openCalls: [EngineState.OpenCall])?
             for row in rows {

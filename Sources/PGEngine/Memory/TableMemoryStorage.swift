@@ -16,18 +16,44 @@ extension [UInt64] {
     static let hugePageBytes = 2 << 20
 
     /// `count` words: the first ones copied from `source`, the rest zero, in
-    /// storage for at least `capacity` words.
-    init(tableMemory source: [UInt64], count: Int, capacity: Int) {
+    /// storage for at least `capacity` words. `sparse`: only a few scattered
+    /// words will be written (a state decoded in part), so the storage is
+    /// left in 4 KiB pages: a huge page would fault in, and zero, 2 MiB for
+    /// each of them.
+    init(tableMemory source: [UInt64], count: Int, capacity: Int, sparse: Bool = false) {
         let copied = Swift.min(source.count, count)
         self.init(unsafeUninitializedCapacity: Swift.max(capacity, count)) { buffer, initialized in
-            Self.adviseHugePages(buffer)
+            if !sparse { Self.adviseHugePages(buffer) }
             guard let base = buffer.baseAddress else { initialized = 0; return }
             source.withUnsafeBufferPointer { from in
                 if copied > 0, let src = from.baseAddress { base.initialize(from: src, count: copied) }
             }
-            (base + copied).initialize(repeating: 0, count: count - copied)
+            Self.zero(base + copied, count: count - copied)
             initialized = count
         }
+    }
+
+    /// Zeroes `count` words at `start`. The whole pages of a large range are
+    /// given back to the kernel instead (`madvise(MADV_DONTNEED)`), which
+    /// maps them zero-filled when they are next touched: a state whose
+    /// table memory is decoded only in part (WordSelection.swift) then
+    /// never faults in, nor writes, the rest. Where the call is not
+    /// available or refuses, the words are written.
+    private static func zero(_ start: UnsafeMutablePointer<UInt64>, count: Int) {
+        #if canImport(Glibc)
+        if count * 8 >= hugePageBytes {
+            let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
+            let lo = UInt(bitPattern: start), hi = UInt(bitPattern: start + count)
+            let first = (lo + page - 1) & ~(page - 1), last = hi & ~(page - 1)
+            if last > first, madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED) == 0 {
+                let head = Int(first - lo) / 8, tail = Int(hi - last) / 8
+                start.initialize(repeating: 0, count: head)
+                (start + (count - tail)).initialize(repeating: 0, count: tail)
+                return
+            }
+        }
+        #endif
+        start.initialize(repeating: 0, count: count)
     }
 
     /// `count` zero words.

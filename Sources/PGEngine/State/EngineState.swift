@@ -29,6 +29,13 @@ public struct EngineState: Sendable, Equatable {
         }
     }
 
+    /// No tables and no table memory: what a decode fills in.
+    public static var empty: EngineState {
+        EngineState(seq: 0, tables: [], root: 0, isFreed: false, allocatorNext: 0, freeLists: [:],
+                    cpu: [], memory: [], dirty: [], tlbLeaves: [:], tlbWalks: [:], gather: Gather(),
+                    warnedPartialUnmap: false, openCalls: [])
+    }
+
     /// True between calls: a state a run can be restored from.
     public var isBetweenCalls: Bool { openCalls.isEmpty }
 
@@ -85,6 +92,24 @@ extension EngineState {
             memory.reserveTableMemory(words)
             dirty.reserveCapacity((words / 8 + 63) / 64)
         }
+    }
+}
+
+extension EngineState {
+    /// Zero table memory of `words` words in each view (`memory`: whether
+    /// there is a memory view), in storage for `capacity`, for a decode that
+    /// writes only part of it (``StateCodec/decode(_:selecting:into:)``):
+    /// the words it does not write are never faulted in, and the storage is
+    /// in small pages, so each word written faults in 4 KiB, not 2 MiB.
+    public mutating func makeTableMemory(words: Int, capacity: Int, memory hasMemory: Bool) {
+        cpu = [UInt64](tableMemory: [], count: words, capacity: capacity, sparse: true)
+        memory = hasMemory ? [UInt64](tableMemory: [], count: words, capacity: capacity, sparse: true) : []
+    }
+
+    /// Cuts (or grows with zeros) each view to `words` words.
+    public mutating func resizeTableMemory(words: Int) {
+        cpu.resize(to: words)
+        if !memory.isEmpty { memory.resize(to: words) }
     }
 }
 

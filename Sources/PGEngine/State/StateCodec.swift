@@ -10,12 +10,22 @@
 /// reads once they are freed, come back as tombstones
 /// (``EngineState/forgettingFreedTables``). It writes each descriptor as its
 /// difference from the one before (``Writer/descriptors(_:skip:)``).
-/// Version 1 is still read.
+/// Version 5 starts each run of descriptors afresh, so a decode of a few
+/// tables steps over the others (DescriptorRuns.swift, WordSelection.swift).
+/// Versions 1 and 3 are still read.
 public enum StateCodec {
     static let magic: UInt32 = 0x7067_6370   // 'pgcp'
-    static let version: UInt8 = 3
+    static let version: UInt8 = 5
+    /// Whole states written before version 5: as version 5, but each run of
+    /// descriptors predicted from the last word of the run before it
+    /// (DescriptorRuns.swift), so a run could not be read without all
+    /// those before it.
+    static let chainedVersion: UInt8 = 3
     /// Whole states written before version 3: each table record field by field.
     static let legacyVersion: UInt8 = 1
+
+    /// Whether the descriptor runs of a blob of `format` are each read alone.
+    static func independentRuns(_ format: UInt8) -> Bool { format == version || format == deltaVersion }
 
     public struct DecodeError: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -29,14 +39,20 @@ public enum StateCodec {
     /// shared state, ``IOPageTable/sharedState(openCalls:)``): a whole-state
     /// checkpoint is encoded from the engine's arrays without copying them.
     public static func encode(_ s: EngineState, extent: StateExtent) -> [UInt8] {
+        encode(s, extent: extent, format: version)
+    }
+
+    /// The same in `format`: ``version``, or ``chainedVersion`` (which tests
+    /// write to check it still reads).
+    static func encode(_ s: EngineState, extent: StateExtent, format: UInt8) -> [UInt8] {
         var w = Writer()
         w.u32(magic)
-        w.byte(version)
+        w.byte(format)
         w.varint(s.seq)
         writeTableRecords(s.tables, &w)
         writeAllocator(s, &w)
         w.varint(UInt64(extent.words))
-        w.descriptors(s.cpu, count: extent.words, skip: { _, v in v == 0 })
+        w.descriptors(s.cpu, count: extent.words, independentRuns: independentRuns(format), skip: { _, v in v == 0 })
         w.byte(extent.memory ? 1 : 0)
         if extent.memory {
             w.sparse(s.memory, count: extent.words, skip: { i, v in v == s.cpu[i] })
@@ -48,31 +64,73 @@ public enum StateCodec {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> EngineState {
+        var s = EngineState.empty
+        try decode(bytes, selecting: .all, into: &s)
+        return s
+    }
+
+    /// Decodes a whole state into `s`, writing only the words of table memory
+    /// that `selection` holds. With ``WordSelection/all`` `s` becomes the
+    /// state. With any other selection `s`'s `cpu` and `memory` arrays are
+    /// kept, and must each be at least as long as the state's table memory
+    /// when anything is selected (empty is enough for ``WordSelection/none``):
+    /// only the selected words are written, the rest left as they were;
+    /// everything else (tables, allocator, dirty lines, TLB) is decoded whole.
+    /// Returns the state's words of table memory.
+    @discardableResult
+    public static func decode(_ bytes: [UInt8], selecting selection: WordSelection, into s: inout EngineState) throws(DecodeError) -> Int {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a pgstore checkpoint") }
         let format = try r.byte()
-        guard format == version || format == legacyVersion else { throw DecodeError(description: "not a pgstore checkpoint") }
-        var s = EngineState(seq: try r.varint(), tables: [], root: 0, isFreed: false, allocatorNext: 0, freeLists: [:],
-                            cpu: [], memory: [], dirty: [], tlbLeaves: [:], tlbWalks: [:], gather: Gather(),
-                            warnedPartialUnmap: false, openCalls: [])
-        if format == version {
+        guard format == version || format == chainedVersion || format == legacyVersion else {
+            throw DecodeError(description: "not a pgstore checkpoint")
+        }
+        s.seq = try r.varint()
+        if format != legacyVersion {
             s.tables = try readTableRecords(&r)
         } else {
             let tableCount = try r.count()
+            s.tables = []
             s.tables.reserveCapacity(tableCount)
             for id in 0..<tableCount { s.tables.append(try readTable(id: id, &r)) }
         }
         try readAllocator(&r, into: &s)
-        s.cpu = [UInt64](zeroedTableMemory: try r.count())
-        if format == version { try r.applyDescriptors(to: &s.cpu) } else { try r.applySparse(to: &s.cpu) }
+        let words = try r.count()
+        if selection.isAll {
+            s.cpu = [UInt64](zeroedTableMemory: words)
+        } else {
+            try checkRoom(s.cpu, words, selection)
+        }
+        if format != legacyVersion {
+            try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: independentRuns(format))
+        } else {
+            try r.applySparse(to: &s.cpu, words: words, selecting: selection)
+        }
         if try r.byte() == 1 {
-            s.memory = [UInt64](tableMemory: s.cpu, count: s.cpu.count, capacity: s.cpu.count)
-            try r.applySparse(to: &s.memory)
+            if selection.isAll {
+                s.memory = [UInt64](tableMemory: s.cpu, count: s.cpu.count, capacity: s.cpu.count)
+            } else {
+                try checkRoom(s.memory, words, selection)
+                for run in selection.intersection(with: 0..<words) {
+                    s.memory.replaceSubrange(run, with: s.cpu[run])
+                }
+            }
+            try r.applySparse(to: &s.memory, words: words, selecting: selection)
             s.dirty = [UInt64](repeating: 0, count: try r.count())
             try r.applySparse(to: &s.dirty)
+        } else {
+            s.memory = []
+            s.dirty = []
         }
         try readTail(&r, into: &s)
-        return s
+        return words
+    }
+
+    /// A selective decode writes into arrays the caller sized for the chain.
+    static func checkRoom(_ words: [UInt64], _ count: Int, _ selection: WordSelection) throws(DecodeError) {
+        guard selection.ranges?.isEmpty == true || words.count >= count else {
+            throw DecodeError(description: "a checkpoint with more table memory (\(count) words) than its chain's last state (\(words.count))")
+        }
     }
 
     /// What memory holds of a CPU word once its line is cleaned: the word
@@ -261,31 +319,48 @@ public enum StateCodec {
         /// Applies a ``Writer/memoryDifferences(_:base:cpu:written:)`` list to
         /// the base's memory, the CPU words at `written` already taken as cleaned.
         mutating func applyMemoryDifferences(to out: inout [UInt64], cpu: [UInt64]) throws(DecodeError) {
+            try applyMemoryDifferences(to: &out, cpu: cpu, words: out.count, selecting: .all)
+        }
+
+        /// The same for memory of `words` words, writing only the selected ones.
+        mutating func applyMemoryDifferences(to out: inout [UInt64], cpu: [UInt64], words: Int,
+                                             selecting selection: WordSelection) throws(DecodeError) {
             let n = try self.count()
             var i = 0
+            var cursor = WordSelection.Cursor(selection)
             for _ in 0..<n {
                 let code = try varint()
-                guard code >> 1 < UInt64(out.count) else { throw DecodeError(description: "sparse index out of range in checkpoint") }
+                guard code >> 1 < UInt64(words) else { throw DecodeError(description: "sparse index out of range in checkpoint") }
                 i += Int(code >> 1)
-                guard i < out.count else { throw DecodeError(description: "sparse index out of range in checkpoint") }
+                guard i < words else { throw DecodeError(description: "sparse index out of range in checkpoint") }
                 if code & 1 == 1 {
-                    guard i < cpu.count else { throw DecodeError(description: "memory word beyond the CPU's in checkpoint") }
-                    out[i] = cpu[i]
+                    if cursor.contains(i) {
+                        guard i < cpu.count else { throw DecodeError(description: "memory word beyond the CPU's in checkpoint") }
+                        out[i] = cpu[i]
+                    }
                 } else {
-                    out[i] = try varint()
+                    let v = try varint()
+                    if cursor.contains(i) { out[i] = v }
                 }
             }
         }
         /// Overwrites the words a sparse list names.
         mutating func applySparse(to out: inout [UInt64]) throws(DecodeError) {
+            try applySparse(to: &out, words: out.count, selecting: .all)
+        }
+
+        /// The same for a list over `words` words, writing only the selected ones.
+        mutating func applySparse(to out: inout [UInt64], words: Int, selecting selection: WordSelection) throws(DecodeError) {
             let n = try self.count()
             var i = 0
+            var cursor = WordSelection.Cursor(selection)
             for _ in 0..<n {
                 let gap = try varint()
-                guard gap < UInt64(out.count) else { throw DecodeError(description: "sparse index out of range in checkpoint") }
+                guard gap < UInt64(words) else { throw DecodeError(description: "sparse index out of range in checkpoint") }
                 i += Int(gap)
-                guard i < out.count else { throw DecodeError(description: "sparse index out of range in checkpoint") }
-                out[i] = try varint()
+                guard i < words else { throw DecodeError(description: "sparse index out of range in checkpoint") }
+                let v = try varint()
+                if cursor.contains(i) { out[i] = v }
             }
         }
     }

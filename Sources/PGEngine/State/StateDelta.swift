@@ -12,9 +12,14 @@
 /// every churn delta; it writes CPU words as descriptors predicted from the
 /// one before (``Writer/descriptors(_:skip:)``), and memory as what differs
 /// from the CPU's words written since the base, cleaned
-/// (``Writer/memoryDifferences(_:base:cpu:written:)``). Version 2 is still read.
+/// (``Writer/memoryDifferences(_:base:cpu:written:)``). Version 6 is version
+/// 4 with each run of descriptors started afresh (DescriptorRuns.swift).
+/// Versions 2 and 4 are still read.
 extension StateCodec {
-    static let deltaVersion: UInt8 = 4
+    static let deltaVersion: UInt8 = 6
+    /// Deltas written before version 6: as version 6, but with each run of
+    /// descriptors predicted from the run before it (``chainedVersion``).
+    static let chainedDeltaVersion: UInt8 = 4
     /// Deltas written before version 4.
     static let legacyDeltaVersion: UInt8 = 2
 
@@ -28,8 +33,8 @@ extension StateCodec {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a pgstore checkpoint") }
         switch try r.byte() {
-        case version, legacyVersion: return .full
-        case deltaVersion, legacyDeltaVersion:
+        case version, chainedVersion, legacyVersion: return .full
+        case deltaVersion, chainedDeltaVersion, legacyDeltaVersion:
             _ = try r.varint()
             return .delta(base: try r.varint())
         default: throw DecodeError(description: "a checkpoint of an unknown version")
@@ -42,7 +47,9 @@ extension StateCodec {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
         let format = try r.byte()
-        guard format == deltaVersion || format == legacyDeltaVersion else { throw DecodeError(description: "not a checkpoint delta") }
+        guard format == deltaVersion || format == chainedDeltaVersion || format == legacyDeltaVersion else {
+            throw DecodeError(description: "not a checkpoint delta")
+        }
         _ = try r.varint()
         _ = try r.varint()
         return try r.count()
@@ -79,9 +86,16 @@ extension StateCodec {
     /// The same, given ``changedWords(_:since:in:)`` of the two states.
     public static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, ranges: [Range<Int>],
                                    written: [Int]) -> [UInt8] {
+        encodeDelta(s, extent: extent, since: base, ranges: ranges, written: written, format: deltaVersion)
+    }
+
+    /// The same in `format`: ``deltaVersion``, or ``chainedDeltaVersion``
+    /// (which tests write to check it still reads).
+    static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, ranges: [Range<Int>],
+                            written: [Int], format: UInt8) -> [UInt8] {
         var w = Writer()
         w.u32(magic)
-        w.byte(deltaVersion)
+        w.byte(format)
         w.varint(s.seq)
         w.varint(base.seq)
         // Tables: the records that differ from the base's (most only became
@@ -106,7 +120,7 @@ extension StateCodec {
         }
         writeAllocator(s, &w)
         w.varint(UInt64(extent.words))
-        w.descriptors(s.cpu, at: written)
+        w.descriptors(s.cpu, at: written, independentRuns: independentRuns(format))
         w.byte(extent.memory ? 1 : 0)
         if extent.memory {
             w.varint(UInt64(extent.words))
@@ -130,10 +144,22 @@ extension StateCodec {
     /// deltas over a large state then costs the deltas' size, not a copy of
     /// the state each. On a thrown error `s` is left partly changed.
     public static func applyDelta(_ bytes: [UInt8], into s: inout EngineState) throws(DecodeError) {
+        try applyDelta(bytes, into: &s, selecting: .all)
+    }
+
+    /// The same, writing only the words of table memory that `selection`
+    /// holds (``decode(_:selecting:into:)``): with a selection other than
+    /// ``WordSelection/all`` the arrays keep their length, which must be at
+    /// least the new state's when anything is selected. Returns the new
+    /// state's words of table memory.
+    @discardableResult
+    public static func applyDelta(_ bytes: [UInt8], into s: inout EngineState, selecting selection: WordSelection) throws(DecodeError) -> Int {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
         let format = try r.byte()
-        guard format == deltaVersion || format == legacyDeltaVersion else { throw DecodeError(description: "not a checkpoint delta") }
+        guard format == deltaVersion || format == chainedDeltaVersion || format == legacyDeltaVersion else {
+            throw DecodeError(description: "not a checkpoint delta")
+        }
         let baseSeq = s.seq, baseTables = s.tables.count
         s.seq = try r.varint()
         guard try r.varint() == baseSeq else { throw DecodeError(description: "a checkpoint delta applied to the wrong base") }
@@ -159,7 +185,7 @@ extension StateCodec {
         }
         var previous = predictor(below: baseTables, in: s.tables)
         for id in baseTables..<count {
-            if format == deltaVersion {
+            if format != legacyDeltaVersion {
                 let t = try readCompactTable(id: id, in: s.tables, previous: previous, &r)
                 s.tables.append(t)
                 if !t.freed { previous = t }
@@ -168,34 +194,45 @@ extension StateCodec {
             }
         }
         try readAllocator(&r, into: &s)
-        func differences(_ words: inout [UInt64]) throws(DecodeError) {
-            words.resize(to: try r.count())
-            try r.applySparse(to: &words)
+        let all = selection.isAll
+        /// A legacy sparse list of a view's differences from the base.
+        func differences(_ words: inout [UInt64]) throws(DecodeError) -> Int {
+            let n = try r.count()
+            if all { words.resize(to: n) } else { try checkRoom(words, n, selection) }
+            try r.applySparse(to: &words, words: n, selecting: selection)
+            return n
         }
         var written: [Range<Int>] = []
-        if format == deltaVersion {
-            s.cpu.resize(to: try r.count())
-            try r.applyDescriptors(to: &s.cpu, written: &written)
+        let words: Int
+        if format != legacyDeltaVersion {
+            words = try r.count()
+            if all { s.cpu.resize(to: words) } else { try checkRoom(s.cpu, words, selection) }
+            try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: independentRuns(format), written: &written)
         } else {
-            try differences(&s.cpu)
+            words = try differences(&s.cpu)
         }
         if try r.byte() == 1 {
-            if format == deltaVersion {
-                s.memory.resize(to: try r.count())
+            if format != legacyDeltaVersion {
+                let memoryWords = try r.count()
+                if all { s.memory.resize(to: memoryWords) } else { try checkRoom(s.memory, memoryWords, selection) }
                 // The words the CPU wrote are taken as cleaned, then the list corrects that.
                 for run in written {
-                    guard run.upperBound <= s.memory.count else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }
-                    for i in run { s.memory[i] = cleaned(s.cpu[i]) }
+                    guard run.upperBound <= memoryWords else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }
+                    for part in selection.intersection(with: run) {
+                        for i in part { s.memory[i] = cleaned(s.cpu[i]) }
+                    }
                 }
-                try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu)
+                try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu, words: memoryWords, selecting: selection)
             } else {
-                try differences(&s.memory)
+                _ = try differences(&s.memory)
             }
-            try differences(&s.dirty)
+            s.dirty.resize(to: try r.count())
+            try r.applySparse(to: &s.dirty)
         } else {
             s.memory = []
             s.dirty = []
         }
         try readTail(&r, into: &s)
+        return words
     }
 }

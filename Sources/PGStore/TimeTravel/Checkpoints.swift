@@ -18,7 +18,15 @@ enum Checkpoints {
 
     /// The state at the latest checkpoint of `run` at or before `seq`; a
     /// damaged one is an error naming the history file at `path`.
-    static func nearest(run: Int64, atOrBefore seq: Int64, db: Database, path: String) throws -> EngineState? {
+    ///
+    /// With `select`, only the table memory it chooses is decoded: the chain
+    /// is read once with none (``WordSelection/none``: tables, allocator,
+    /// dirty lines and TLB whole), `select` is given that state and its words
+    /// of table memory, and the chain is decoded again into arrays of the
+    /// state's size that are written only where the selection says (the rest
+    /// zero, and never faulted in). Without it the state is decoded whole.
+    static func nearest(run: Int64, atOrBefore seq: Int64, db: Database, path: String,
+                        select: ((_ skeleton: EngineState, _ words: Int) throws -> WordSelection)? = nil) throws -> EngineState? {
         do {
             // Back from the checkpoint to the whole state its deltas start
             // from, by their headers alone (SQLite reads only a blob's first
@@ -47,6 +55,9 @@ enum Checkpoints {
                     throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): "
                                      + "the checkpoint at seq \(rowSeq) holds the state of seq \(state.seq)")
                 }
+            }
+            if let select {
+                return try selective(run: run, from: start, through: seq, db: db, path: path, check: check, select: select)
             }
             var state: EngineState?
             let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq",
@@ -81,6 +92,48 @@ enum Checkpoints {
         } catch let error as StateCodec.DecodeError {
             throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
         }
+    }
+
+    /// The chain from the whole state at `start` through `seq`, decoded
+    /// twice: without table memory, then with what `select` chooses.
+    private static func selective(run: Int64, from start: Int64, through seq: Int64, db: Database, path: String,
+                                  check: (EngineState, Int64) throws -> Void,
+                                  select: (EngineState, Int) throws -> WordSelection) throws -> EngineState {
+        var blobs: [[UInt8]] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq",
+                                       arguments: [run, start, seq])
+        var skeleton = EngineState.empty, words = 0, most = 0
+        while let row = try rows.next() {
+            let rowSeq: Int64 = row["seq"]
+            guard let blob = row.dataNoCopy(named: "state") else {
+                throw StoreError(.invalid, path: path, "run \(run) has a checkpoint with no state at seq \(rowSeq)")
+            }
+            let bytes = [UInt8](blob)
+            if blobs.isEmpty {
+                words = try StateCodec.decode(bytes, selecting: .none, into: &skeleton)
+            } else {
+                words = try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none)
+            }
+            try check(skeleton, rowSeq)
+            most = max(most, words)
+            blobs.append(bytes)
+        }
+        let selection = try select(skeleton, words)
+        // Room for the chain's largest state, and for a replay after it to
+        // grow in place (as in the whole decode).
+        let capacity = most + max(most / 8, 1 << 16)
+        var state = EngineState.empty
+        // A state with a memory view has a dirty bit for each of its lines.
+        state.makeTableMemory(words: most, capacity: capacity, memory: !skeleton.dirty.isEmpty)
+        for (k, bytes) in blobs.enumerated() {
+            if k == 0 {
+                try StateCodec.decode(bytes, selecting: selection, into: &state)
+            } else {
+                try StateCodec.applyDelta(bytes, into: &state, selecting: selection)
+            }
+        }
+        state.resizeTableMemory(words: words)
+        return state
     }
 
     /// Enough of a blob for its kind and, for a delta, its table count.

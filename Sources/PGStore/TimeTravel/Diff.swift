@@ -108,11 +108,15 @@ extension HistoryStore {
             }
             return HistoryDiff.Between(written: written, allocated: allocated, freed: freed, cleanCalls: c["n"], linesCleaned: c["l"], invalidations: inv)
         }
-        let earlier = try reconstruct(Point(run: a.run, seq: lo))
+        // Both sides need only the tables the events between them touch and
+        // those over what they wrote (ReadScope.swift): a point in a long
+        // map_sg decodes a few tables of its millions of descriptors.
+        let scope = ReadScope(entries: between.written, tables: between.tables, spans: Set(between.freed), replayThrough: hi)
+        let earlier = try reconstruct(Point(run: a.run, seq: lo), advancing: nil, scope: scope)
         let tables = between.tables
         let spans = between.earlierSpans(in: earlier.engine), earlierTables = earlier.engine.tables.count
         let first = HistoryDiff.Side(earlier.engine, tables: tables, spans: spans)
-        let later = try reconstruct(Point(run: a.run, seq: hi), advancing: (lo, earlier.engine, earlier.openCalls))
+        let later = try reconstruct(Point(run: a.run, seq: hi), advancing: (lo, earlier.engine, earlier.openCalls), scope: scope)
         let second = HistoryDiff.Side(later.engine, tables: tables, spans: between.laterSpans(spans, earlierTables: earlierTables, in: later.engine))
         let (from, to) = a.seq <= b.seq ? (first, second) : (second, first)
         let e = later.engine

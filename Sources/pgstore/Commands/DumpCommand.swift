@@ -39,7 +39,9 @@ struct DumpCommand: ParsableCommand {
         defer { store.close() }
         let (p, info, engine) = try Stores.run { () throws -> (Point, RunInfo, IOPageTable<NullSink>) in
             let p = try store.resolve(point)
-            let r = try store.reconstruct(p)
+            // A window reads only the tables over it: a point in a long map_sg
+            // then decodes those, not its millions of descriptors.
+            let r = try window.map { try store.reconstruct(p, reading: ReadScope(iovaRanges: [$0.range])) } ?? store.reconstruct(p)
             return (p, r.run, r.engine)
         }
         switch format {

@@ -270,17 +270,19 @@ struct StateCodecFormatTests {
         if withZeros { words = words.flatMap { [$0, 0, 0] } }
         var w = StateCodec.Writer()
         w.descriptors(words, skip: { _, v in withZeros && v == 0 })
-        var r = StateCodec.Reader(bytes: w.bytes)
         var out = [UInt64](repeating: 0, count: words.count)
-        try r.applyDescriptors(to: &out)
-        #expect(out == words)
-        #expect(r.at == w.bytes.count)
-        // A list cut short, or naming a word past the end, is an error, not a trap.
-        var short = StateCodec.Reader(bytes: Array(w.bytes.prefix(w.bytes.count / 2)))
-        #expect(throws: StateCodec.DecodeError.self) { try short.applyDescriptors(to: &out) }
-        var small = [UInt64](repeating: 0, count: words.count / 2)
-        var over = StateCodec.Reader(bytes: w.bytes)
-        #expect(throws: StateCodec.DecodeError.self) { try over.applyDescriptors(to: &small) }
+        try w.bytes.withUnsafeBytes { bytes in
+            var r = StateCodec.Reader(bytes: bytes)
+            try r.applyDescriptors(to: &out)
+            #expect(out == words)
+            #expect(r.at == w.bytes.count)
+            // A list cut short, or naming a word past the end, is an error, not a trap.
+            var short = StateCodec.Reader(bytes: UnsafeRawBufferPointer(rebasing: bytes.prefix(bytes.count / 2)))
+            #expect(throws: StateCodec.DecodeError.self) { try short.applyDescriptors(to: &out) }
+            var small = [UInt64](repeating: 0, count: words.count / 2)
+            var over = StateCodec.Reader(bytes: bytes)
+            #expect(throws: StateCodec.DecodeError.self) { try over.applyDescriptors(to: &small) }
+        }
     }
 
     @Test("a delta's memory is what differs from the CPU words written since its base, cleaned: almost nothing under eager; stale words read back exactly")
@@ -294,8 +296,10 @@ struct StateCodecFormatTests {
             let written = s.cpu.indices.filter { k in k < base.cpu.count ? s.cpu[k] != base.cpu[k] : s.cpu[k] != 0 }
             var w = StateCodec.Writer()
             w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written)
-            var r = StateCodec.Reader(bytes: w.bytes)
-            listed += try r.count()
+            listed += try w.bytes.withUnsafeBytes { bytes in
+                var r = StateCodec.Reader(bytes: bytes)
+                return try r.count()
+            }
             writtenWords += written.count
             #expect(try StateCodec.applyDelta(StateCodec.encodeDelta(s, since: base), to: base) == s, "delta \(i)")
             // Stale words the prediction cannot know: some written words left

@@ -199,9 +199,8 @@ extension StateCodec.Reader {
         var previous = first
         var damaged: UInt64 = 0
         var cursor = store
-        bytes.withUnsafeBufferPointer { buf in
-            guard let base = buf.baseAddress else { return }
-            let p = UnsafeRawPointer(base + offset)
+        if let base = bytes.baseAddress {
+            let p = base + offset
             for k in 0..<count {
                 let bit = k * width, byte = bit >> 3
                 var word: UInt64

@@ -79,6 +79,13 @@ public enum StateCodec {
     /// Returns the state's words of table memory.
     @discardableResult
     public static func decode(_ bytes: [UInt8], selecting selection: WordSelection, into s: inout EngineState) throws(DecodeError) -> Int {
+        try reading(bytes) { raw throws(DecodeError) in try decode(raw, selecting: selection, into: &s) }
+    }
+
+    /// The same from bytes the caller holds (a blob in SQLite's buffer,
+    /// read without a copy).
+    @discardableResult
+    public static func decode(_ bytes: UnsafeRawBufferPointer, selecting selection: WordSelection, into s: inout EngineState) throws(DecodeError) -> Int {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a pgstore checkpoint") }
         let format = try r.byte()
@@ -124,6 +131,17 @@ public enum StateCodec {
         }
         try readTail(&r, into: &s)
         return words
+    }
+
+    /// `body` over the bytes of `bytes`, its typed error kept (the standard
+    /// library's `withUnsafeBytes` rethrows untyped).
+    static func reading<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(DecodeError) -> R) throws(DecodeError) -> R {
+        var result: Result<R, DecodeError>?
+        bytes.withUnsafeBytes { raw in
+            do throws(DecodeError) { result = .success(try body(raw)) } catch { result = .failure(error) }
+        }
+        guard let result else { throw DecodeError(description: "checkpoint unreadable") }
+        return try result.get()
     }
 
     /// A selective decode writes into arrays the caller sized for the chain.
@@ -280,8 +298,9 @@ public enum StateCodec {
         }
     }
 
+    /// Reads a blob in place: the caller keeps the bytes alive while it reads.
     struct Reader {
-        let bytes: [UInt8]
+        let bytes: UnsafeRawBufferPointer
         var at = 0
         mutating func byte() throws(DecodeError) -> UInt8 {
             guard at < bytes.count else { throw DecodeError(description: "checkpoint ends early") }

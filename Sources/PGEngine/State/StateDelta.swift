@@ -30,6 +30,10 @@ extension StateCodec {
     }
 
     public static func kind(of bytes: [UInt8]) throws(DecodeError) -> Kind {
+        try reading(bytes) { raw throws(DecodeError) in try kind(of: raw) }
+    }
+
+    public static func kind(of bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Kind {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a pgstore checkpoint") }
         switch try r.byte() {
@@ -44,15 +48,17 @@ extension StateCodec {
     /// The number of tables (live and freed) of the state a delta describes,
     /// read from its header alone.
     public static func tableCount(ofDelta bytes: [UInt8]) throws(DecodeError) -> Int {
-        var r = Reader(bytes: bytes)
-        guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
-        let format = try r.byte()
-        guard format == deltaVersion || format == chainedDeltaVersion || format == legacyDeltaVersion else {
-            throw DecodeError(description: "not a checkpoint delta")
+        try reading(bytes) { raw throws(DecodeError) in
+            var r = Reader(bytes: raw)
+            guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
+            let format = try r.byte()
+            guard format == deltaVersion || format == chainedDeltaVersion || format == legacyDeltaVersion else {
+                throw DecodeError(description: "not a checkpoint delta")
+            }
+            _ = try r.varint()
+            _ = try r.varint()
+            return try r.count()
         }
-        _ = try r.varint()
-        _ = try r.varint()
-        return try r.count()
     }
 
     /// `s` as its differences from `base` (an earlier state of the same run).
@@ -154,6 +160,12 @@ extension StateCodec {
     /// state's words of table memory.
     @discardableResult
     public static func applyDelta(_ bytes: [UInt8], into s: inout EngineState, selecting selection: WordSelection) throws(DecodeError) -> Int {
+        try reading(bytes) { raw throws(DecodeError) in try applyDelta(raw, into: &s, selecting: selection) }
+    }
+
+    /// The same from bytes the caller holds (a blob in SQLite's buffer, read without a copy).
+    @discardableResult
+    public static func applyDelta(_ bytes: UnsafeRawBufferPointer, into s: inout EngineState, selecting selection: WordSelection) throws(DecodeError) -> Int {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
         let format = try r.byte()

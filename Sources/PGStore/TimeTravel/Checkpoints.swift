@@ -31,23 +31,23 @@ enum Checkpoints {
             // Back from the checkpoint to the whole state its deltas start
             // from, by their headers alone (SQLite reads only a blob's first
             // page for them)...
+            guard var heads = CheckpointBlobs(db, run: run, path: path) else { return nil }
+            defer { heads.close() }
             var start: Int64?, newestDelta: [UInt8]?
-            let headers = try Row.fetchCursor(db, sql: "SELECT seq, substr(state, 1, \(headerBytes)) AS head FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC",
-                                              arguments: [run, seq])
-            while let row = try headers.next() {
-                let head = [UInt8](row["head"] as Data? ?? Data())
+            for row in try CheckpointBlobs.rows(db, run: run, from: 0, through: seq, descending: true, path: path) {
+                let head = try heads.read(rowid: row.rowid, seq: row.seq, prefix: headerBytes) { [UInt8]($0) }
                 if try StateCodec.kind(of: head) == .full {
-                    start = row["seq"]
+                    start = row.seq
                     break
                 }
                 if newestDelta == nil { newestDelta = head }
             }
+            heads.close()
             guard let start else {
                 if newestDelta == nil { return nil }
                 throw StoreError(.invalid, path: path, "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
             }
-            // ...then forward, applying each as it is read: one blob held at a
-            // time, copied once out of SQLite's buffer.
+            // ...then forward, applying each as it is read, in SQLite's buffer.
             // Each blob must be the state its row says: a seq the row does not
             // hold is damage (and one past Int64 would trap where it is used).
             func check(_ state: EngineState, _ rowSeq: Int64) throws {
@@ -59,38 +59,41 @@ enum Checkpoints {
             if let select {
                 return try selective(run: run, from: start, through: seq, db: db, path: path, check: check, select: select)
             }
-            var state: EngineState?
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq",
-                                           arguments: [run, start, seq])
-            while let row = try rows.next() {
-                let rowSeq: Int64 = row["seq"]
-                guard let blob = row.dataNoCopy(named: "state") else {
-                    throw StoreError(.invalid, path: path, "run \(run) has a checkpoint with no state at seq \(rowSeq)")
-                }
-                let bytes = [UInt8](blob)
-                if var s = state {
-                    state = nil
-                    try StateCodec.applyDelta(bytes, into: &s)
-                    try check(s, rowSeq)
-                    state = s
-                } else {
-                    var s = try StateCodec.decode(bytes)
-                    try check(s, rowSeq)
+            var state = EngineState.empty
+            var blobs = 0
+            try forEachBlob(run: run, from: start, through: seq, db: db, path: path) { rowSeq, bytes in
+                if blobs == 0 {
+                    try StateCodec.decode(bytes, selecting: .all, into: &state)
+                    try check(state, rowSeq)
                     // Memory grows with the tables: room for the newest delta's
                     // tables at the whole state's words per table, and for a
                     // replay after it, saves a copy and a fault of the arrays
                     // at each doubling.
-                    if let newestDelta, !s.tables.isEmpty {
+                    if let newestDelta, !state.tables.isEmpty {
                         let tables = try StateCodec.tableCount(ofDelta: newestDelta)
-                        let words = s.cpu.count / s.tables.count * max(tables, s.tables.count)
-                        s.reserveCapacity(words: words + max(words / 8, 1 << 16))
+                        let words = state.cpu.count / state.tables.count * max(tables, state.tables.count)
+                        state.reserveCapacity(words: words + max(words / 8, 1 << 16))
                     }
-                    state = s
+                } else {
+                    try StateCodec.applyDelta(bytes, into: &state, selecting: .all)
+                    try check(state, rowSeq)
                 }
+                blobs += 1
             }
-            return state
+            return blobs == 0 ? nil : state
         } catch let error as StateCodec.DecodeError {
             throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
+        }
+    }
+
+    /// Calls `body` with each checkpoint blob of `run` from `start` through
+    /// `seq`, in order (CheckpointBlobs.swift): valid only during the call.
+    private static func forEachBlob(run: Int64, from start: Int64, through seq: Int64, db: Database, path: String,
+                                    _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
+        guard var blobs = CheckpointBlobs(db, run: run, path: path) else { return }
+        defer { blobs.close() }
+        for row in try CheckpointBlobs.rows(db, run: run, from: start, through: seq, path: path) {
+            try blobs.read(rowid: row.rowid, seq: row.seq) { try body(row.seq, $0) }
         }
     }
 
@@ -99,24 +102,16 @@ enum Checkpoints {
     private static func selective(run: Int64, from start: Int64, through seq: Int64, db: Database, path: String,
                                   check: (EngineState, Int64) throws -> Void,
                                   select: (EngineState, Int) throws -> WordSelection) throws -> EngineState {
-        var blobs: [[UInt8]] = []
-        let rows = try Row.fetchCursor(db, sql: "SELECT seq, state FROM checkpoints WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq",
-                                       arguments: [run, start, seq])
-        var skeleton = EngineState.empty, words = 0, most = 0
-        while let row = try rows.next() {
-            let rowSeq: Int64 = row["seq"]
-            guard let blob = row.dataNoCopy(named: "state") else {
-                throw StoreError(.invalid, path: path, "run \(run) has a checkpoint with no state at seq \(rowSeq)")
-            }
-            let bytes = [UInt8](blob)
-            if blobs.isEmpty {
+        var skeleton = EngineState.empty, words = 0, most = 0, blobs = 0
+        try forEachBlob(run: run, from: start, through: seq, db: db, path: path) { rowSeq, bytes in
+            if blobs == 0 {
                 words = try StateCodec.decode(bytes, selecting: .none, into: &skeleton)
             } else {
                 words = try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none)
             }
             try check(skeleton, rowSeq)
             most = max(most, words)
-            blobs.append(bytes)
+            blobs += 1
         }
         let selection = try select(skeleton, words)
         // Room for the chain's largest state, and for a replay after it to
@@ -125,12 +120,18 @@ enum Checkpoints {
         var state = EngineState.empty
         // A state with a memory view has a dirty bit for each of its lines.
         state.makeTableMemory(words: most, capacity: capacity, memory: !skeleton.dirty.isEmpty)
-        for (k, bytes) in blobs.enumerated() {
-            if k == 0 {
+        var again = 0
+        try forEachBlob(run: run, from: start, through: seq, db: db, path: path) { rowSeq, bytes in
+            if again == 0 {
                 try StateCodec.decode(bytes, selecting: selection, into: &state)
             } else {
                 try StateCodec.applyDelta(bytes, into: &state, selecting: selection)
             }
+            try check(state, rowSeq)
+            again += 1
+        }
+        guard again == blobs else {
+            throw StoreError(.invalid, path: path, "run \(run)'s checkpoints before seq \(seq) changed while they were read")
         }
         state.resizeTableMemory(words: words)
         return state

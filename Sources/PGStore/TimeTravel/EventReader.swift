@@ -13,6 +13,9 @@ enum EventReader {
         let depth = topLevelCallsOnly ? " AND depth = 0" : ""
         guard let connection = db.sqliteConnection else { return [] }
         var out: [Event] = []
+        // One event a seq at most: room for them all (up to a bound), so the
+        // array does not copy, and fault in, itself at each doubling.
+        out.reserveCapacity(Int(min(max(through - after, 0), 1 << 20)))
         // The event tables are keyed by EventKey: the range is ?4 < id <= ?5.
         let keys = EventKey.range(run: run, after: after, through: through)
         func each(_ sql: String, _ body: (OpaquePointer) -> Event) throws {

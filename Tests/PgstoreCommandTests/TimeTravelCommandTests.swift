@@ -180,13 +180,17 @@ struct TimeTravelCommandTests {
         #expect(try Binary.run(["dump", "--db", db, "1:40000"]).status == 0)
 
         // A blob that decodes but is not its row's state: the whole state's
-        // seq (the varint after the magic and format byte, 3 bytes for 50,006)
-        // as 2^63, which trapped where a reconstruction used it.
+        // seq (the varint after the magic, the format byte and the table
+        // memory's 4-byte offset, 3 bytes for 50,006) as 2^63, which trapped
+        // where a reconstruction used it; the offset moved on by the 7 bytes
+        // the varint grew.
+        var forged = [UInt8](try #require(original))
+        #expect(forged[4] == 5, "a whole state of format 5")
+        let offset = (0..<4).reduce(0) { $0 | Int(forged[5 + $1]) << (8 * $1) } + 7
+        forged.replaceSubrange(9..<12, with: [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01])
+        for i in 0..<4 { forged[5 + i] = UInt8(truncatingIfNeeded: offset >> (8 * i)) }
         try queue.write { db in
-            try db.execute(sql: """
-                UPDATE checkpoints SET state = substr(?, 1, 5) || X'80808080808080808001' || substr(?, 9)
-                WHERE seq = (SELECT min(seq) FROM checkpoints)
-                """, arguments: [original, original])
+            try db.execute(sql: "UPDATE checkpoints SET state = ? WHERE seq = (SELECT min(seq) FROM checkpoints)", arguments: [Data(forged)])
         }
         try queue.close()
         for args in [["dump", "--db", db, "1:60000"], ["diff", "--db", db, "1:60000", "1:61000"]] {

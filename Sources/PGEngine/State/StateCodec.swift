@@ -24,8 +24,26 @@ public enum StateCodec {
     /// Whole states written before version 3: each table record field by field.
     static let legacyVersion: UInt8 = 1
 
-    /// Whether the descriptor runs of a blob of `format` are each read alone.
+    /// Whether the descriptor runs of a blob of `format` are each read alone,
+    /// and its table memory comes last, after everything else (the
+    /// formats from 5 on: see ``tableMemoryOffset(of:)``).
     static func independentRuns(_ format: UInt8) -> Bool { format == version || format == deltaVersion }
+
+    /// Where a blob's table memory starts, from its first
+    /// ``tableMemoryHeaderBytes`` bytes, for the formats that put it last:
+    /// the bytes before it hold all the rest (tables, allocator, dirty
+    /// lines, TLB, open calls), so a reader that needs no table memory reads
+    /// only those (``decode(_:selecting:into:)`` with ``WordSelection/none``).
+    /// Nil for the earlier formats, whose table memory sits in the middle.
+    public static func tableMemoryOffset(of head: UnsafeRawBufferPointer) -> Int? {
+        guard head.count >= tableMemoryHeaderBytes, independentRuns(head[4]) else { return nil }
+        var offset = 0
+        for i in 0..<4 { offset |= Int(head[5 + i]) << (8 * i) }
+        return offset
+    }
+
+    /// The magic, the format byte and the table memory's offset.
+    public static let tableMemoryHeaderBytes = 9
 
     public struct DecodeError: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -48,11 +66,29 @@ public enum StateCodec {
         var w = Writer()
         w.u32(magic)
         w.byte(format)
+        if independentRuns(format) {
+            // Everything but table memory, then table memory at the offset the header gives.
+            w.u32(0)
+            w.varint(s.seq)
+            writeTableRecords(s.tables, &w)
+            writeAllocator(s, &w)
+            w.varint(UInt64(extent.words))
+            w.byte(extent.memory ? 1 : 0)
+            if extent.memory {
+                w.varint(UInt64(extent.dirtyWords))
+                w.sparse(s.dirty, count: extent.dirtyWords, skip: { _, v in v == 0 })
+            }
+            writeTail(s, &w)
+            w.patchTableMemoryOffset()
+            w.descriptors(s.cpu, count: extent.words, skip: { _, v in v == 0 })
+            if extent.memory { w.sparse(s.memory, count: extent.words, skip: { i, v in v == s.cpu[i] }) }
+            return w.bytes
+        }
         w.varint(s.seq)
         writeTableRecords(s.tables, &w)
         writeAllocator(s, &w)
         w.varint(UInt64(extent.words))
-        w.descriptors(s.cpu, count: extent.words, independentRuns: independentRuns(format), skip: { _, v in v == 0 })
+        w.descriptors(s.cpu, count: extent.words, independentRuns: false, skip: { _, v in v == 0 })
         w.byte(extent.memory ? 1 : 0)
         if extent.memory {
             w.sparse(s.memory, count: extent.words, skip: { i, v in v == s.cpu[i] })
@@ -92,6 +128,7 @@ public enum StateCodec {
         guard format == version || format == chainedVersion || format == legacyVersion else {
             throw DecodeError(description: "not a pgstore checkpoint")
         }
+        if format == version { return try decodeSplit(&r, selecting: selection, into: &s) }
         s.seq = try r.varint()
         if format != legacyVersion {
             s.tables = try readTableRecords(&r)
@@ -109,7 +146,7 @@ public enum StateCodec {
             try checkRoom(s.cpu, words, selection)
         }
         if format != legacyVersion {
-            try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: independentRuns(format))
+            try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: false)
         } else {
             try r.applySparse(to: &s.cpu, words: words, selecting: selection)
         }
@@ -142,6 +179,45 @@ public enum StateCodec {
         }
         guard let result else { throw DecodeError(description: "checkpoint unreadable") }
         return try result.get()
+    }
+
+    /// A whole state of ``version``: all but table memory, then table memory
+    /// unless nothing is selected (the bytes may then end where it starts).
+    private static func decodeSplit(_ r: inout Reader, selecting selection: WordSelection, into s: inout EngineState) throws(DecodeError) -> Int {
+        let offset = try r.tableMemoryOffset()
+        s.seq = try r.varint()
+        s.tables = try readTableRecords(&r)
+        try readAllocator(&r, into: &s)
+        let words = try r.count()
+        let hasMemory = try r.byte() == 1
+        if hasMemory {
+            s.dirty = [UInt64](repeating: 0, count: try r.count())
+            try r.applySparse(to: &s.dirty)
+        } else {
+            s.memory = []
+            s.dirty = []
+        }
+        try readTail(&r, into: &s)
+        if selection.ranges?.isEmpty == true { return words }
+        try r.seek(to: offset)
+        if selection.isAll {
+            s.cpu = [UInt64](zeroedTableMemory: words)
+        } else {
+            try checkRoom(s.cpu, words, selection)
+        }
+        try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: true)
+        if hasMemory {
+            if selection.isAll {
+                s.memory = [UInt64](tableMemory: s.cpu, count: s.cpu.count, capacity: s.cpu.count)
+            } else {
+                try checkRoom(s.memory, words, selection)
+                for run in selection.intersection(with: 0..<words) {
+                    s.memory.replaceSubrange(run, with: s.cpu[run])
+                }
+            }
+            try r.applySparse(to: &s.memory, words: words, selecting: selection)
+        }
+        return words
     }
 
     /// A selective decode writes into arrays the caller sized for the chain.
@@ -234,6 +310,12 @@ public enum StateCodec {
 
     struct Writer {
         var bytes: [UInt8] = []
+        /// Writes the table memory's offset (the bytes so far) into the
+        /// header's placeholder (``tableMemoryOffset(of:)``).
+        mutating func patchTableMemoryOffset() {
+            let offset = UInt32(bytes.count)
+            for i in 0..<4 { bytes[5 + i] = UInt8(truncatingIfNeeded: offset >> (8 * UInt32(i))) }
+        }
         mutating func byte(_ b: UInt8) { bytes.append(b) }
         mutating func u32(_ v: UInt32) { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
         mutating func varint(_ value: UInt64) {
@@ -302,6 +384,17 @@ public enum StateCodec {
     struct Reader {
         let bytes: UnsafeRawBufferPointer
         var at = 0
+        /// The header's table-memory offset, which must lie after the header.
+        mutating func tableMemoryOffset() throws(DecodeError) -> Int {
+            let offset = Int(try u32())
+            guard offset >= StateCodec.tableMemoryHeaderBytes else { throw DecodeError(description: "bad table memory offset in checkpoint") }
+            return offset
+        }
+        /// Moves to `offset`, which must not lie before what was read.
+        mutating func seek(to offset: Int) throws(DecodeError) {
+            guard offset >= at, offset <= bytes.count else { throw DecodeError(description: "bad table memory offset in checkpoint") }
+            at = offset
+        }
         mutating func byte() throws(DecodeError) -> UInt8 {
             guard at < bytes.count else { throw DecodeError(description: "checkpoint ends early") }
             defer { at += 1 }

@@ -39,6 +39,7 @@ extension StateCodec {
         switch try r.byte() {
         case version, chainedVersion, legacyVersion: return .full
         case deltaVersion, chainedDeltaVersion, legacyDeltaVersion:
+            if bytes[4] == deltaVersion { _ = try r.u32() }
             _ = try r.varint()
             return .delta(base: try r.varint())
         default: throw DecodeError(description: "a checkpoint of an unknown version")
@@ -102,6 +103,9 @@ extension StateCodec {
         var w = Writer()
         w.u32(magic)
         w.byte(format)
+        // From format 6 table memory comes last, at the offset the header gives.
+        let split = independentRuns(format)
+        if split { w.u32(0) }
         w.varint(s.seq)
         w.varint(base.seq)
         // Tables: the records that differ from the base's (most only became
@@ -125,8 +129,21 @@ extension StateCodec {
             if !t.freed { previous = t }
         }
         writeAllocator(s, &w)
+        if split {
+            w.varint(UInt64(extent.words))
+            w.byte(extent.memory ? 1 : 0)
+            if extent.memory {
+                w.varint(UInt64(extent.dirtyWords))
+                w.sparse(Array(s.dirty.prefix(extent.dirtyWords)), skip: { i, v in i < base.dirty.count ? v == base.dirty[i] : v == 0 })
+            }
+            writeTail(s, &w)
+            w.patchTableMemoryOffset()
+            w.descriptors(s.cpu, at: written)
+            if extent.memory { w.memoryDifferences(s.memory, base: base.memory, cpu: s.cpu, written: written, in: ranges) }
+            return w.bytes
+        }
         w.varint(UInt64(extent.words))
-        w.descriptors(s.cpu, at: written, independentRuns: independentRuns(format))
+        w.descriptors(s.cpu, at: written, independentRuns: false)
         w.byte(extent.memory ? 1 : 0)
         if extent.memory {
             w.varint(UInt64(extent.words))
@@ -172,6 +189,7 @@ extension StateCodec {
         guard format == deltaVersion || format == chainedDeltaVersion || format == legacyDeltaVersion else {
             throw DecodeError(description: "not a checkpoint delta")
         }
+        let offset = format == deltaVersion ? try r.tableMemoryOffset() : 0
         let baseSeq = s.seq, baseTables = s.tables.count
         s.seq = try r.varint()
         guard try r.varint() == baseSeq else { throw DecodeError(description: "a checkpoint delta applied to the wrong base") }
@@ -206,6 +224,7 @@ extension StateCodec {
             }
         }
         try readAllocator(&r, into: &s)
+        if format == deltaVersion { return try applySplitTableMemory(&r, at: offset, into: &s, selecting: selection) }
         let all = selection.isAll
         /// A legacy sparse list of a view's differences from the base.
         func differences(_ words: inout [UInt64]) throws(DecodeError) -> Int {
@@ -245,6 +264,40 @@ extension StateCodec {
             s.dirty = []
         }
         try readTail(&r, into: &s)
+        return words
+    }
+
+    /// The rest of a delta of ``deltaVersion`` after its tables and allocator:
+    /// words, dirty lines and the tail, then the table memory at `offset`
+    /// unless nothing is selected (the bytes may then end where it starts).
+    private static func applySplitTableMemory(_ r: inout Reader, at offset: Int, into s: inout EngineState,
+                                              selecting selection: WordSelection) throws(DecodeError) -> Int {
+        let words = try r.count()
+        let hasMemory = try r.byte() == 1
+        if hasMemory {
+            s.dirty.resize(to: try r.count())
+            try r.applySparse(to: &s.dirty)
+        } else {
+            s.memory = []
+            s.dirty = []
+        }
+        try readTail(&r, into: &s)
+        if selection.ranges?.isEmpty == true { return words }
+        try r.seek(to: offset)
+        let all = selection.isAll
+        if all { s.cpu.resize(to: words) } else { try checkRoom(s.cpu, words, selection) }
+        var written: [Range<Int>] = []
+        try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: true, written: &written)
+        if hasMemory {
+            if all { s.memory.resize(to: words) } else { try checkRoom(s.memory, words, selection) }
+            // The words the CPU wrote are taken as cleaned, then the list corrects that.
+            for run in written {
+                for part in selection.intersection(with: run) {
+                    for i in part { s.memory[i] = cleaned(s.cpu[i]) }
+                }
+            }
+            try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu, words: words, selecting: selection)
+        }
         return words
     }
 }

@@ -103,16 +103,23 @@ enum Checkpoints {
                                   check: (EngineState, Int64) throws -> Void,
                                   select: (EngineState, Int) throws -> WordSelection) throws -> EngineState {
         var skeleton = EngineState.empty, words = 0, most = 0, blobs = 0
-        try forEachBlob(run: run, from: start, through: seq, db: db, path: path) { rowSeq, bytes in
-            if blobs == 0 {
-                words = try StateCodec.decode(bytes, selecting: .none, into: &skeleton)
-            } else {
-                words = try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none)
+        // The first pass reads of each blob only what comes before its table
+        // memory (the whole blob in formats before 5 and 6).
+        guard var reader = CheckpointBlobs(db, run: run, path: path) else { return skeleton }
+        defer { reader.close() }
+        for row in try CheckpointBlobs.rows(db, run: run, from: start, through: seq, path: path) {
+            let prefix = try reader.read(rowid: row.rowid, seq: row.seq, prefix: StateCodec.tableMemoryHeaderBytes) {
+                StateCodec.tableMemoryOffset(of: $0)
             }
-            try check(skeleton, rowSeq)
+            words = try reader.read(rowid: row.rowid, seq: row.seq, prefix: prefix) { bytes in
+                blobs == 0 ? try StateCodec.decode(bytes, selecting: .none, into: &skeleton)
+                           : try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none)
+            }
+            try check(skeleton, row.seq)
             most = max(most, words)
             blobs += 1
         }
+        reader.close()
         let selection = try select(skeleton, words)
         // Room for the chain's largest state, and for a replay after it to
         // grow in place (as in the whole decode).

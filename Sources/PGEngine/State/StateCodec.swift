@@ -150,24 +150,42 @@ public enum StateCodec {
         } else {
             try r.applySparse(to: &s.cpu, words: words, selecting: selection)
         }
-        if try r.byte() == 1 {
-            if selection.isAll {
-                s.memory = [UInt64](tableMemory: s.cpu, count: s.cpu.count, capacity: s.cpu.count)
-            } else {
-                try checkRoom(s.memory, words, selection)
-                for run in selection.intersection(with: 0..<words) {
-                    s.memory.replaceSubrange(run, with: s.cpu[run])
-                }
-            }
-            try r.applySparse(to: &s.memory, words: words, selecting: selection)
-            s.dirty = [UInt64](repeating: 0, count: try r.count())
-            try r.applySparse(to: &s.dirty)
-        } else {
-            s.memory = []
-            s.dirty = []
+        let hasMemory = try r.byte() == 1
+        if hasMemory {
+            try memoryFromCPU(&r, words: words, selecting: selection, into: &s)
         }
+        try readDirtyLines(&r, present: hasMemory, fresh: true, into: &s)
         try readTail(&r, into: &s)
         return words
+    }
+
+    /// A whole state's memory view: its CPU words (the selected ones), then
+    /// the sparse list of the words that differ.
+    private static func memoryFromCPU(_ r: inout Reader, words: Int, selecting selection: WordSelection,
+                                      into s: inout EngineState) throws(DecodeError) {
+        if selection.isAll {
+            s.memory = [UInt64](tableMemory: s.cpu, count: s.cpu.count, capacity: s.cpu.count)
+        } else {
+            try checkRoom(s.memory, words, selection)
+            for run in selection.intersection(with: 0..<words) {
+                s.memory.replaceSubrange(run, with: s.cpu[run])
+            }
+        }
+        try r.applySparse(to: &s.memory, words: words, selecting: selection)
+    }
+
+    /// The dirty-line bits (a sparse list over their count) when the state
+    /// has a memory view, `fresh` (a whole state) from zero, else over the
+    /// base's; without one, no memory view and no dirty bits.
+    static func readDirtyLines(_ r: inout Reader, present: Bool, fresh: Bool, into s: inout EngineState) throws(DecodeError) {
+        guard present else {
+            s.memory = []
+            s.dirty = []
+            return
+        }
+        let count = try r.count()
+        if fresh { s.dirty = [UInt64](repeating: 0, count: count) } else { s.dirty.resize(to: count) }
+        try r.applySparse(to: &s.dirty)
     }
 
     /// `body` over the bytes of `bytes`, its typed error kept (the standard
@@ -190,13 +208,7 @@ public enum StateCodec {
         try readAllocator(&r, into: &s)
         let words = try r.count()
         let hasMemory = try r.byte() == 1
-        if hasMemory {
-            s.dirty = [UInt64](repeating: 0, count: try r.count())
-            try r.applySparse(to: &s.dirty)
-        } else {
-            s.memory = []
-            s.dirty = []
-        }
+        try readDirtyLines(&r, present: hasMemory, fresh: true, into: &s)
         try readTail(&r, into: &s)
         if selection.ranges?.isEmpty == true { return words }
         try r.seek(to: offset)
@@ -206,17 +218,7 @@ public enum StateCodec {
             try checkRoom(s.cpu, words, selection)
         }
         try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: true)
-        if hasMemory {
-            if selection.isAll {
-                s.memory = [UInt64](tableMemory: s.cpu, count: s.cpu.count, capacity: s.cpu.count)
-            } else {
-                try checkRoom(s.memory, words, selection)
-                for run in selection.intersection(with: 0..<words) {
-                    s.memory.replaceSubrange(run, with: s.cpu[run])
-                }
-            }
-            try r.applySparse(to: &s.memory, words: words, selecting: selection)
-        }
+        if hasMemory { try memoryFromCPU(&r, words: words, selecting: selection, into: &s) }
         return words
     }
 

@@ -242,7 +242,8 @@ extension StateCodec {
         } else {
             words = try differences(&s.cpu)
         }
-        if try r.byte() == 1 {
+        let hasMemory = try r.byte() == 1
+        if hasMemory {
             if format != legacyDeltaVersion {
                 let memoryWords = try r.count()
                 if all { s.memory.resize(to: memoryWords) } else { try checkRoom(s.memory, memoryWords, selection) }
@@ -257,12 +258,8 @@ extension StateCodec {
             } else {
                 _ = try differences(&s.memory)
             }
-            s.dirty.resize(to: try r.count())
-            try r.applySparse(to: &s.dirty)
-        } else {
-            s.memory = []
-            s.dirty = []
         }
+        try readDirtyLines(&r, present: hasMemory, fresh: false, into: &s)
         try readTail(&r, into: &s)
         return words
     }
@@ -274,13 +271,7 @@ extension StateCodec {
                                               selecting selection: WordSelection) throws(DecodeError) -> Int {
         let words = try r.count()
         let hasMemory = try r.byte() == 1
-        if hasMemory {
-            s.dirty.resize(to: try r.count())
-            try r.applySparse(to: &s.dirty)
-        } else {
-            s.memory = []
-            s.dirty = []
-        }
+        try readDirtyLines(&r, present: hasMemory, fresh: false, into: &s)
         try readTail(&r, into: &s)
         if selection.ranges?.isEmpty == true { return words }
         try r.seek(to: offset)

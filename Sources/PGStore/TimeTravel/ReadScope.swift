@@ -77,19 +77,19 @@ public struct ReadScope: Sendable {
             }
         }
         for id in self.tables { whole(id) }
-        for e in entries where e.table >= 0 && e.table < tables.count {
+        for e in entries where e.table >= 0 && e.table < tables.count && e.index >= 0 {
             let t = tables[e.table]
             let size = engine.geometry.blockSize(t.level)
-            let lo = t.iovaBase &+ UInt64(e.index) &* size
-            iovas.append(lo...(lo &+ (size &- 1)))
+            if let r = Self.span(t.iovaBase &+ UInt64(e.index) &* size, size) { iovas.append(r) }
         }
-        for id in spans where id >= 0 && id < tables.count && tables[id].bytes > 0 {
+        for id in spans where id >= 0 && id < tables.count {
             let t = tables[id]
-            iovas.append(t.iovaBase...(t.iovaBase &+ (UInt64(t.entries) &* engine.geometry.blockSize(t.level) &- 1)))
+            if let r = Self.span(t.iovaBase, UInt64(t.entries) &* engine.geometry.blockSize(t.level)) { iovas.append(r) }
         }
         let merged = Self.merge(iovas)
         for t in skeleton.tables where !t.freed {
-            if t.level < Geometry.maxLevels - 1 || Self.meets(merged, t.iovaBase, t.iovaBase &+ (UInt64(t.entries) &* engine.geometry.blockSize(t.level) &- 1)) {
+            let covered = Self.span(t.iovaBase, UInt64(t.entries) &* engine.geometry.blockSize(t.level))
+            if t.level < Geometry.maxLevels - 1 || covered.map({ Self.meets(merged, $0.lowerBound, $0.upperBound) }) == true {
                 frame(t.pa, bytes: t.allocBytes)
             }
         }
@@ -105,6 +105,14 @@ public struct ReadScope: Sendable {
             }
         }
         return WordSelection(ranges)
+    }
+
+    /// The `size` bytes from `lo`, cut at 2^64 (a damaged record's span
+    /// must not trap); nil when empty.
+    static func span(_ lo: UInt64, _ size: UInt64) -> ClosedRange<UInt64>? {
+        guard size > 0 else { return nil }
+        let (hi, overflow) = lo.addingReportingOverflow(size - 1)
+        return lo...(overflow ? .max : hi)
     }
 
     static func merge(_ ranges: [ClosedRange<UInt64>]) -> [ClosedRange<UInt64>] {

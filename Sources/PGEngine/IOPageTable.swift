@@ -303,6 +303,36 @@ public final class IOPageTable<Sink: EventSink> {
             return first..<(first + tables[id].entries)
         }
         ranges.sort { $0.lowerBound < $1.lowerBound }
-        return memory.dirtyLinesAndStaleWords(in: ranges)
+        var counts = memory.dirtyLinesAndStaleWords(in: ranges)
+        if !absentStale.isEmpty {
+            for r in ranges where !r.isEmpty {
+                for page in (r.lowerBound / PhysicalMemory.wordsPerPage)...((r.upperBound - 1) / PhysicalMemory.wordsPerPage) {
+                    counts.stale += absentStale[page] ?? 0
+                }
+            }
+        }
+        return counts
     }
+
+    /// The stale descriptors of each 4 KiB page of table memory in `pages`
+    /// (ascending), as ``syncState(ofTables:)`` counts them (whole pages:
+    /// words past a table's entries are never stale).
+    public func staleWords(inPages pages: [Int]) -> [(page: Int, count: Int)] {
+        guard !coherentWalk else { return [] }
+        let words = Int((allocator.highWater - memory.base) / 8)
+        return pages.compactMap { page in
+            let lo = page * PhysicalMemory.wordsPerPage, hi = min(lo + PhysicalMemory.wordsPerPage, words)
+            guard lo < hi else { return nil }
+            return (page, memory.dirtyLinesAndStaleWords(in: [lo..<hi]).stale)
+        }
+    }
+
+    /// Stale descriptors on pages of table memory a partial load left out
+    /// (ReadScope.swift in PGStore), by page: their words read 0 in both
+    /// views, so ``syncState(ofTables:)`` adds these counts, which the
+    /// checkpoint kept, for the pages of the tables it is asked about.
+    /// Nothing replayed after the load touches those pages.
+    public internal(set) var absentStale: [Int: Int] = [:]
+
+    public func setAbsentStale(_ counts: [Int: Int]) { absentStale = counts }
 }

@@ -82,28 +82,58 @@ struct ScopedReconstructionTests {
         if strategy == .deferred { #expect(dirty > 0) }
     }
 
-    @Test("a window in the middle of a long map_sg decodes a few tables, not the state")
-    func decodesLittle() throws {
+    @Test("the stale descriptors the checkpoints keep by page are those of the state at each checkpoint",
+          arguments: [Strategy.deferred, .batchedSG, .eager])
+    func stalePagesKept(_ strategy: Strategy) throws {
+        let (store, run) = try MidCallCheckpointTests.record(strategy, every: 500, into: try Scratch.file())
+        defer { store.close() }
+        let seqs = try store.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM checkpoints WHERE run = ? ORDER BY seq", arguments: [run]) }
+        #expect(seqs.count > 10)
+        var staleSeen = 0
+        for seq in seqs {
+            var kept: StalePages?
+            _ = try store.read { db in
+                try Checkpoints.nearest(run: run, atOrBefore: seq, db: db, path: store.path, select: { _, _, stale in
+                    kept = stale
+                    return .none
+                })
+            }
+            let engine = try store.reconstruct(Point(run: run, seq: seq)).engine
+            let words = engine.tables.isEmpty ? 0 : Int((engine.memory.size) / 8)
+            var expected: [Int: Int] = [:]
+            for (page, count) in engine.staleWords(inPages: CheckpointPolicy.allPages(words)) where count > 0 { expected[page] = count }
+            let stale = try #require(kept)
+            #expect(stale.known && stale.counts == expected, "checkpoint at \(seq)")
+            staleSeen += expected.values.reduce(0, +)
+        }
+        if strategy == .deferred { #expect(staleSeen > 1_000) }
+    }
+
+    @Test("a window in the middle of a long map_sg decodes a few tables, not the state, whatever its dirty lines",
+          arguments: [Strategy.eager, .deferred])
+    func decodesLittle(_ strategy: Strategy) throws {
         let store = try HistoryStore(path: try Scratch.file(), mode: .write)
         defer { store.close() }
-        var r = RunRecording(config: .default, strategy: .eager, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
+        var r = RunRecording(config: .default, strategy: strategy, source: WorkloadSource(kind: .generator, description: "t", sha256: "0"),
                              pgstoreVersion: "test")
         r.checkpointEvery = 2_000
         r.checkpointBytesPerEvent = 0
         let run = try r.record(into: store, steps: [.call(ScatterGatherWorkload(pages: 30_000, seed: 5).call, line: 1)]).run
         let mid = try store.run(run).events / 2
-        let engine = try IOPageTable(config: .default, strategy: .eager, sink: NullSink(), blank: true)
+        let engine = try IOPageTable(config: .default, strategy: strategy, sink: NullSink(), blank: true)
         var chosen: (words: Int, selected: Int)?
         let scope = ReadScope(iovaRanges: [0x1_0000_0000...0x1_001f_ffff])
         _ = try store.read { db in
-            try Checkpoints.nearest(run: run, atOrBefore: mid, db: db, path: store.path, select: { skeleton, words in
-                let s = scope.selection(skeleton: skeleton, words: words, events: [], engine: engine)
+            try Checkpoints.nearest(run: run, atOrBefore: mid, db: db, path: store.path, select: { skeleton, words, stale in
+                let s = scope.selection(skeleton: skeleton, words: words, stale: stale, events: [], engine: engine).words
                 chosen = (words, s.count ?? words)
                 return s
             })
         }
         let (words, selected) = try #require(chosen)
-        // The window's leaf table and the three tables above it, of 512 words each, out of 33 tables.
-        #expect(words == 33 * 512 && selected == 4 * 512, "\(selected) of \(words) words")
+        // The window's leaf table and the three tables above it, of 512 words
+        // each, out of 32 or 33 (eager's middle seq lies further into the call);
+        // under deferred every line the call wrote is dirty, and none is held.
+        #expect(words >= 32 * 512 && selected == 4 * 512, "\(selected) of \(words) words")
     }
 }

@@ -193,6 +193,7 @@ extension IOPageTable {
         warnedPartialUnmap = state.warnedPartialUnmap
         callStack = []
         pending = nil
+        absentStale = [:]
     }
 
     func rebuildFrameMap() {

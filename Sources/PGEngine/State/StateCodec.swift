@@ -56,13 +56,16 @@ public enum StateCodec {
     /// The same bytes for a state whose arrays may run past its `extent` (a
     /// shared state, ``IOPageTable/sharedState(openCalls:)``): a whole-state
     /// checkpoint is encoded from the engine's arrays without copying them.
-    public static func encode(_ s: EngineState, extent: StateExtent) -> [UInt8] {
-        encode(s, extent: extent, format: version)
+    /// `stale`: the stale descriptors of every page that has any
+    /// (``IOPageTable/staleWords(inPages:)``), kept for partial readers
+    /// (StalePages.swift); nil: not kept.
+    public static func encode(_ s: EngineState, extent: StateExtent, stale: [(page: Int, count: Int)]? = nil) -> [UInt8] {
+        encode(s, extent: extent, format: version, stale: stale)
     }
 
     /// The same in `format`: ``version``, or ``chainedVersion`` (which tests
     /// write to check it still reads).
-    static func encode(_ s: EngineState, extent: StateExtent, format: UInt8) -> [UInt8] {
+    static func encode(_ s: EngineState, extent: StateExtent, format: UInt8, stale: [(page: Int, count: Int)]? = nil) -> [UInt8] {
         var w = Writer()
         w.u32(magic)
         w.byte(format)
@@ -77,6 +80,7 @@ public enum StateCodec {
             if extent.memory {
                 w.varint(UInt64(extent.dirtyWords))
                 w.sparse(s.dirty, count: extent.dirtyWords, skip: { _, v in v == 0 })
+                writeStalePages(stale?.filter { $0.count > 0 }, &w)
             }
             writeTail(s, &w)
             w.patchTableMemoryOffset()
@@ -122,13 +126,24 @@ public enum StateCodec {
     /// read without a copy).
     @discardableResult
     public static func decode(_ bytes: UnsafeRawBufferPointer, selecting selection: WordSelection, into s: inout EngineState) throws(DecodeError) -> Int {
+        var stale = StalePages()
+        return try decode(bytes, selecting: selection, into: &s, stale: &stale)
+    }
+
+    /// The same, reading the stale descriptors by page the checkpoint kept
+    /// into `stale` (unknown when it kept none).
+    @discardableResult
+    public static func decode(_ bytes: UnsafeRawBufferPointer, selecting selection: WordSelection, into s: inout EngineState,
+                              stale: inout StalePages) throws(DecodeError) -> Int {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a pgstore checkpoint") }
         let format = try r.byte()
         guard format == version || format == chainedVersion || format == legacyVersion else {
             throw DecodeError(description: "not a pgstore checkpoint")
         }
-        if format == version { return try decodeSplit(&r, selecting: selection, into: &s) }
+        if format == version { return try decodeSplit(&r, selecting: selection, into: &s, stale: &stale) }
+        stale = StalePages()
+        stale.known = false
         s.seq = try r.varint()
         if format != legacyVersion {
             s.tables = try readTableRecords(&r)
@@ -201,7 +216,8 @@ public enum StateCodec {
 
     /// A whole state of ``version``: all but table memory, then table memory
     /// unless nothing is selected (the bytes may then end where it starts).
-    private static func decodeSplit(_ r: inout Reader, selecting selection: WordSelection, into s: inout EngineState) throws(DecodeError) -> Int {
+    private static func decodeSplit(_ r: inout Reader, selecting selection: WordSelection, into s: inout EngineState,
+                                    stale: inout StalePages) throws(DecodeError) -> Int {
         let offset = try r.tableMemoryOffset()
         s.seq = try r.varint()
         s.tables = try readTableRecords(&r)
@@ -209,6 +225,7 @@ public enum StateCodec {
         let words = try r.count()
         let hasMemory = try r.byte() == 1
         try readDirtyLines(&r, present: hasMemory, fresh: true, into: &s)
+        if hasMemory { try readStalePages(&r, whole: true, words: words, into: &stale) } else { stale = StalePages() }
         try readTail(&r, into: &s)
         if selection.ranges?.isEmpty == true { return words }
         try r.seek(to: offset)

@@ -91,15 +91,17 @@ extension StateCodec {
     }
 
     /// The same, given ``changedWords(_:since:in:)`` of the two states.
+    /// `stale`: the new stale-descriptor count of each page in `ranges`
+    /// (``IOPageTable/staleWords(inPages:)``, StalePages.swift); nil: not kept.
     public static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, ranges: [Range<Int>],
-                                   written: [Int]) -> [UInt8] {
-        encodeDelta(s, extent: extent, since: base, ranges: ranges, written: written, format: deltaVersion)
+                                   written: [Int], stale: [(page: Int, count: Int)]? = nil) -> [UInt8] {
+        encodeDelta(s, extent: extent, since: base, ranges: ranges, written: written, format: deltaVersion, stale: stale)
     }
 
     /// The same in `format`: ``deltaVersion``, or ``chainedDeltaVersion``
     /// (which tests write to check it still reads).
     static func encodeDelta(_ s: EngineState, extent: StateExtent, since base: EngineState, ranges: [Range<Int>],
-                            written: [Int], format: UInt8) -> [UInt8] {
+                            written: [Int], format: UInt8, stale: [(page: Int, count: Int)]? = nil) -> [UInt8] {
         var w = Writer()
         w.u32(magic)
         w.byte(format)
@@ -135,6 +137,7 @@ extension StateCodec {
             if extent.memory {
                 w.varint(UInt64(extent.dirtyWords))
                 w.sparse(Array(s.dirty.prefix(extent.dirtyWords)), skip: { i, v in i < base.dirty.count ? v == base.dirty[i] : v == 0 })
+                writeStalePages(stale, &w)
             }
             writeTail(s, &w)
             w.patchTableMemoryOffset()
@@ -183,6 +186,15 @@ extension StateCodec {
     /// The same from bytes the caller holds (a blob in SQLite's buffer, read without a copy).
     @discardableResult
     public static func applyDelta(_ bytes: UnsafeRawBufferPointer, into s: inout EngineState, selecting selection: WordSelection) throws(DecodeError) -> Int {
+        var stale = StalePages()
+        return try applyDelta(bytes, into: &s, selecting: selection, stale: &stale)
+    }
+
+    /// The same, updating `stale` (the base's stale descriptors by page) with
+    /// the delta's (unknown when it kept none).
+    @discardableResult
+    public static func applyDelta(_ bytes: UnsafeRawBufferPointer, into s: inout EngineState, selecting selection: WordSelection,
+                                  stale: inout StalePages) throws(DecodeError) -> Int {
         var r = Reader(bytes: bytes)
         guard try r.u32() == magic else { throw DecodeError(description: "not a checkpoint delta") }
         let format = try r.byte()
@@ -224,7 +236,8 @@ extension StateCodec {
             }
         }
         try readAllocator(&r, into: &s)
-        if format == deltaVersion { return try applySplitTableMemory(&r, at: offset, into: &s, selecting: selection) }
+        if format == deltaVersion { return try applySplitTableMemory(&r, at: offset, into: &s, selecting: selection, stale: &stale) }
+        stale.known = false
         let all = selection.isAll
         /// A legacy sparse list of a view's differences from the base.
         func differences(_ words: inout [UInt64]) throws(DecodeError) -> Int {
@@ -268,10 +281,11 @@ extension StateCodec {
     /// words, dirty lines and the tail, then the table memory at `offset`
     /// unless nothing is selected (the bytes may then end where it starts).
     private static func applySplitTableMemory(_ r: inout Reader, at offset: Int, into s: inout EngineState,
-                                              selecting selection: WordSelection) throws(DecodeError) -> Int {
+                                              selecting selection: WordSelection, stale: inout StalePages) throws(DecodeError) -> Int {
         let words = try r.count()
         let hasMemory = try r.byte() == 1
         try readDirtyLines(&r, present: hasMemory, fresh: false, into: &s)
+        if hasMemory { try readStalePages(&r, whole: false, words: words, into: &stale) } else { stale = StalePages() }
         try readTail(&r, into: &s)
         if selection.ranges?.isEmpty == true { return words }
         try r.seek(to: offset)

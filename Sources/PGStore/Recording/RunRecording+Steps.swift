@@ -34,7 +34,8 @@ extension RunRecording {
         if let initial = initialState {
             engine = try IOPageTable(config: config, strategy: strategy, state: initial, sink: recorder)
             if initial.seq == 0 || writeInitialCheckpoint {
-                let bytes = StateCodec.encode(initial)
+                let bytes = StateCodec.encode(initial, extent: StateExtent(of: initial),
+                                              stale: engine.staleWords(inPages: CheckpointPolicy.allPages(initial.cpu.count)))
                 try Checkpoints.write(encoded: bytes, seq: initial.seq, run: runID, db: db)
                 written = (initial, bytes.count)
             }

@@ -21,12 +21,12 @@ enum Checkpoints {
     ///
     /// With `select`, only the table memory it chooses is decoded: the chain
     /// is read once with none (``WordSelection/none``: tables, allocator,
-    /// dirty lines and TLB whole), `select` is given that state and its words
-    /// of table memory, and the chain is decoded again into arrays of the
+    /// dirty lines and TLB whole), `select` is given that state, its words
+    /// of table memory and its stale descriptors by page, and the chain is decoded again into arrays of the
     /// state's size that are written only where the selection says (the rest
     /// zero, and never faulted in). Without it the state is decoded whole.
     static func nearest(run: Int64, atOrBefore seq: Int64, db: Database, path: String,
-                        select: ((_ skeleton: EngineState, _ words: Int) throws -> WordSelection)? = nil) throws -> EngineState? {
+                        select: ((_ skeleton: EngineState, _ words: Int, _ stale: StalePages) throws -> WordSelection)? = nil) throws -> EngineState? {
         do {
             // Back from the checkpoint to the whole state its deltas start
             // from, by their headers alone (SQLite reads only a blob's first
@@ -101,8 +101,9 @@ enum Checkpoints {
     /// twice: without table memory, then with what `select` chooses.
     private static func selective(run: Int64, from start: Int64, through seq: Int64, db: Database, path: String,
                                   check: (EngineState, Int64) throws -> Void,
-                                  select: (EngineState, Int) throws -> WordSelection) throws -> EngineState {
+                                  select: (EngineState, Int, StalePages) throws -> WordSelection) throws -> EngineState {
         var skeleton = EngineState.empty, words = 0, most = 0, blobs = 0
+        var stale = StalePages()
         // The first pass reads of each blob only what comes before its table
         // memory (the whole blob in formats before 5 and 6).
         guard var reader = CheckpointBlobs(db, run: run, path: path) else { return skeleton }
@@ -112,15 +113,15 @@ enum Checkpoints {
                 StateCodec.tableMemoryOffset(of: $0)
             }
             words = try reader.read(rowid: row.rowid, seq: row.seq, prefix: prefix) { bytes in
-                blobs == 0 ? try StateCodec.decode(bytes, selecting: .none, into: &skeleton)
-                           : try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none)
+                blobs == 0 ? try StateCodec.decode(bytes, selecting: .none, into: &skeleton, stale: &stale)
+                           : try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none, stale: &stale)
             }
             try check(skeleton, row.seq)
             most = max(most, words)
             blobs += 1
         }
         reader.close()
-        let selection = try select(skeleton, words)
+        let selection = try select(skeleton, words, stale)
         // Room for the chain's largest state, and for a replay after it to
         // grow in place (as in the whole decode).
         let capacity = most + max(most / 8, 1 << 16)
@@ -224,7 +225,7 @@ struct CheckpointPolicy {
             // shorter than the state's size in events would have none, and
             // every point would replay from 0.
             let state = engine.captureState(openCalls: open)
-            let bytes = StateCodec.encode(state)
+            let bytes = StateCodec.encode(state, extent: StateExtent(of: state), stale: engine.staleWords(inPages: Self.allPages(state.cpu.count)))
             if bytesPerEvent > 0 { budget -= Double(bytes.count) }
             baseWords = Self.liveWords(state)
             peakWords = baseWords
@@ -253,7 +254,8 @@ struct CheckpointPolicy {
             if bytesPerEvent > 0 { budget += Double(words - peakWords) * Self.growthCredit }
             peakWords = words
         }
-        var bytes = StateCodec.encodeDelta(shared, extent: extent, since: base, ranges: ranges, written: written)
+        var bytes = StateCodec.encodeDelta(shared, extent: extent, since: base, ranges: ranges, written: written,
+                                           stale: engine.staleWords(inPages: pages))
         var whole = false
         // What a whole state would cost, judged without writing one: the last
         // one's size and the descriptors added since. A growing state's
@@ -262,7 +264,7 @@ struct CheckpointPolicy {
         // taken into the base's in place: no copy of the state is made.
         let wholeEstimate = fullBytes + max(0, words - wordsAtFull) * Int(Self.growthCredit)
         if deltaBytesSinceFull + bytes.count > wholeEstimate {
-            let full = StateCodec.encode(shared, extent: extent)
+            let full = StateCodec.encode(shared, extent: extent, stale: engine.staleWords(inPages: Self.allPages(extent.words)))
             if full.count <= deltaBytesSinceFull + bytes.count {
                 bytes = full
                 whole = true
@@ -289,6 +291,11 @@ struct CheckpointPolicy {
         engine.clearTouchedPages()
         last = seq
         return (seq, bytes)
+    }
+
+    /// The 4 KiB pages of `words` words of table memory.
+    static func allPages(_ words: Int) -> [Int] {
+        Array(0..<((words + PhysicalMemory.wordsPerPage - 1) / PhysicalMemory.wordsPerPage))
     }
 
     /// Non-zero CPU words: the descriptors the state holds.

@@ -42,14 +42,17 @@ public struct ReadScope: Sendable {
     /// them to find the live tables: a few hundredths of the state); every
     /// table the events write, clean or free (a write needs the word memory
     /// still holds: what was written before stays visible to the device
-    /// until a clean); the frames of tables they allocate (memory keeps what
-    /// a freed table left there until the new one is cleaned); and every line
-    /// dirty at the checkpoint (what the counts of dirty lines and stale
-    /// descriptors read). Any other word is on a line that was clean at the
-    /// checkpoint and that nothing replayed writes: both views of it read 0
-    /// in the partial state where the whole one holds a descriptor the
-    /// device sees as the CPU wrote it, so neither is ever stale.
-    func selection<S>(skeleton: EngineState, words: Int, events: [Event], engine: IOPageTable<S>) -> WordSelection {
+    /// until a clean); and the frames of tables they allocate (memory keeps
+    /// what a freed table left there until the new one is cleaned). Nothing
+    /// replayed touches any other word. Those read 0 in both views, so the
+    /// counts of dirty lines (from the dirty bits, decoded whole) and of
+    /// stale descriptors need, for the pages left out, the stale
+    /// descriptors the checkpoints kept by page (`stale`, StalePages.swift):
+    /// returned as `absentStale`, for ``IOPageTable/setAbsentStale(_:)``.
+    /// Where the chain did not keep them (formats before 5 and 6), every
+    /// line dirty at the checkpoint is held instead.
+    func selection<S>(skeleton: EngineState, words: Int, stale: StalePages, events: [Event],
+                      engine: IOPageTable<S>) -> (words: WordSelection, absentStale: [Int: Int]) {
         let base = engine.memory.base
         var tables = skeleton.tables
         var ranges: [Range<Int>] = []
@@ -93,18 +96,33 @@ public struct ReadScope: Sendable {
                 frame(t.pa, bytes: t.allocBytes)
             }
         }
-        // Dirty lines at the checkpoint.
-        let wordsPerLine = max(1, engine.memory.lineSize / 8)
-        for (k, bits) in skeleton.dirty.enumerated() where bits != 0 {
-            var b = bits
-            while b != 0 {
-                let line = k * 64 + b.trailingZeroBitCount
-                let first = line * wordsPerLine
-                if first < words { ranges.append(first..<min(words, first + wordsPerLine)) }
-                b &= b - 1
+        guard stale.known else {
+            // Dirty lines at the checkpoint, for the counts.
+            let wordsPerLine = max(1, engine.memory.lineSize / 8)
+            for (k, bits) in skeleton.dirty.enumerated() where bits != 0 {
+                var b = bits
+                while b != 0 {
+                    let line = k * 64 + b.trailingZeroBitCount
+                    let first = line * wordsPerLine
+                    if first < words { ranges.append(first..<min(words, first + wordsPerLine)) }
+                    b &= b - 1
+                }
             }
+            return (WordSelection(ranges), [:])
         }
-        return WordSelection(ranges)
+        // A page with stale descriptors is held whole or left out whole (its
+        // count then stands for it); table frames are whole pages already.
+        var selection = WordSelection(ranges)
+        let perPage = PhysicalMemory.wordsPerPage
+        var partial: [Range<Int>] = [], absent: [Int: Int] = [:]
+        for (page, count) in stale.counts {
+            let r = (page * perPage)..<min(words, (page + 1) * perPage)
+            guard !r.isEmpty else { continue }
+            let held = selection.intersection(with: r).reduce(0) { $0 + $1.count }
+            if held == 0 { absent[page] = count } else if held < r.count { partial.append(r) }
+        }
+        if !partial.isEmpty { selection = WordSelection(ranges + partial) }
+        return (selection, absent)
     }
 
     /// The `size` bytes from `lo`, cut at 2^64 (a damaged record's span

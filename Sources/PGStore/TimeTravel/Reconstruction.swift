@@ -51,10 +51,14 @@ extension HistoryStore {
                     let through = max(point.seq, scope.replayThrough ?? point.seq)
                     let after = try EventReader.events(run: point.run, after: from, through: through, db: db)
                     events = after
-                    if let checkpoint = try Checkpoints.nearest(run: point.run, atOrBefore: point.seq, db: db, path: path, select: { skeleton, words in
-                        scope.selection(skeleton: skeleton, words: words, events: after, engine: engine)
+                    var absent: [Int: Int] = [:]
+                    if let checkpoint = try Checkpoints.nearest(run: point.run, atOrBefore: point.seq, db: db, path: path, select: { skeleton, words, stale in
+                        let chosen = scope.selection(skeleton: skeleton, words: words, stale: stale, events: after, engine: engine)
+                        absent = chosen.absentStale
+                        return chosen.words
                     }) {
                         engine.load(checkpoint)
+                        engine.setAbsentStale(absent)
                         open = checkpoint.openCalls
                         from = Int64(checkpoint.seq)
                     }

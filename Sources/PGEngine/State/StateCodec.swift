@@ -222,11 +222,7 @@ public enum StateCodec {
         s.seq = try r.varint()
         s.tables = try readTableRecords(&r)
         try readAllocator(&r, into: &s)
-        let words = try r.count()
-        let hasMemory = try r.byte() == 1
-        try readDirtyLines(&r, present: hasMemory, fresh: true, into: &s)
-        if hasMemory { try readStalePages(&r, whole: true, words: words, into: &stale) } else { stale = StalePages() }
-        try readTail(&r, into: &s)
+        let (words, hasMemory) = try readBeforeTableMemory(&r, whole: true, into: &s, stale: &stale)
         if selection.ranges?.isEmpty == true { return words }
         try r.seek(to: offset)
         if selection.isAll {
@@ -237,6 +233,26 @@ public enum StateCodec {
         try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: true)
         if hasMemory { try memoryFromCPU(&r, words: words, selecting: selection, into: &s) }
         return words
+    }
+
+    /// What formats 5 and 6 keep after the allocator and before table memory:
+    /// its words, whether there is a memory view, the dirty lines, the stale
+    /// descriptors by page (``StalePages``) and the tail. `whole`: a whole
+    /// state's (dirty lines and stale pages from nothing), else a delta's.
+    static func readBeforeTableMemory(_ r: inout Reader, whole: Bool, into s: inout EngineState,
+                                      stale: inout StalePages) throws(DecodeError) -> (words: Int, hasMemory: Bool) {
+        let words = try r.count()
+        let hasMemory = try r.byte() == 1
+        try readDirtyLines(&r, present: hasMemory, fresh: whole, into: &s)
+        if hasMemory { try readStalePages(&r, whole: whole, words: words, into: &stale) } else { stale = StalePages() }
+        try readTail(&r, into: &s)
+        return (words, hasMemory)
+    }
+
+    /// A view of a delta's table memory made `count` words long, or, under a
+    /// selection other than ``WordSelection/all``, checked to hold them.
+    static func fit(_ words: inout [UInt64], _ count: Int, _ selection: WordSelection) throws(DecodeError) {
+        if selection.isAll { words.resize(to: count) } else { try checkRoom(words, count, selection) }
     }
 
     /// A selective decode writes into arrays the caller sized for the chain.

@@ -238,11 +238,10 @@ extension StateCodec {
         try readAllocator(&r, into: &s)
         if format == deltaVersion { return try applySplitTableMemory(&r, at: offset, into: &s, selecting: selection, stale: &stale) }
         stale.known = false
-        let all = selection.isAll
         /// A legacy sparse list of a view's differences from the base.
         func differences(_ words: inout [UInt64]) throws(DecodeError) -> Int {
             let n = try r.count()
-            if all { words.resize(to: n) } else { try checkRoom(words, n, selection) }
+            try fit(&words, n, selection)
             try r.applySparse(to: &words, words: n, selecting: selection)
             return n
         }
@@ -250,7 +249,7 @@ extension StateCodec {
         let words: Int
         if format != legacyDeltaVersion {
             words = try r.count()
-            if all { s.cpu.resize(to: words) } else { try checkRoom(s.cpu, words, selection) }
+            try fit(&s.cpu, words, selection)
             try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: independentRuns(format), written: &written)
         } else {
             words = try differences(&s.cpu)
@@ -258,16 +257,7 @@ extension StateCodec {
         let hasMemory = try r.byte() == 1
         if hasMemory {
             if format != legacyDeltaVersion {
-                let memoryWords = try r.count()
-                if all { s.memory.resize(to: memoryWords) } else { try checkRoom(s.memory, memoryWords, selection) }
-                // The words the CPU wrote are taken as cleaned, then the list corrects that.
-                for run in written {
-                    guard run.upperBound <= memoryWords else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }
-                    for part in selection.intersection(with: run) {
-                        for i in part { s.memory[i] = cleaned(s.cpu[i]) }
-                    }
-                }
-                try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu, words: memoryWords, selecting: selection)
+                try applyMemory(&r, words: try r.count(), written: written, selecting: selection, into: &s)
             } else {
                 _ = try differences(&s.memory)
             }
@@ -282,27 +272,28 @@ extension StateCodec {
     /// unless nothing is selected (the bytes may then end where it starts).
     private static func applySplitTableMemory(_ r: inout Reader, at offset: Int, into s: inout EngineState,
                                               selecting selection: WordSelection, stale: inout StalePages) throws(DecodeError) -> Int {
-        let words = try r.count()
-        let hasMemory = try r.byte() == 1
-        try readDirtyLines(&r, present: hasMemory, fresh: false, into: &s)
-        if hasMemory { try readStalePages(&r, whole: false, words: words, into: &stale) } else { stale = StalePages() }
-        try readTail(&r, into: &s)
+        let (words, hasMemory) = try readBeforeTableMemory(&r, whole: false, into: &s, stale: &stale)
         if selection.ranges?.isEmpty == true { return words }
         try r.seek(to: offset)
-        let all = selection.isAll
-        if all { s.cpu.resize(to: words) } else { try checkRoom(s.cpu, words, selection) }
+        try fit(&s.cpu, words, selection)
         var written: [Range<Int>] = []
         try r.applyDescriptors(to: &s.cpu, words: words, selecting: selection, independentRuns: true, written: &written)
-        if hasMemory {
-            if all { s.memory.resize(to: words) } else { try checkRoom(s.memory, words, selection) }
-            // The words the CPU wrote are taken as cleaned, then the list corrects that.
-            for run in written {
-                for part in selection.intersection(with: run) {
-                    for i in part { s.memory[i] = cleaned(s.cpu[i]) }
-                }
-            }
-            try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu, words: words, selecting: selection)
-        }
+        if hasMemory { try applyMemory(&r, words: words, written: written, selecting: selection, into: &s) }
         return words
+    }
+
+    /// A delta's memory view of `words` words (formats 4 and 6): the CPU
+    /// words it wrote (`written`) taken as cleaned, then the list of what
+    /// differs from that corrects them; only the selected words written.
+    private static func applyMemory(_ r: inout Reader, words: Int, written: [Range<Int>], selecting selection: WordSelection,
+                                    into s: inout EngineState) throws(DecodeError) {
+        try fit(&s.memory, words, selection)
+        for run in written {
+            guard run.upperBound <= words else { throw DecodeError(description: "a CPU word beyond memory in checkpoint delta") }
+            for part in selection.intersection(with: run) {
+                for i in part { s.memory[i] = cleaned(s.cpu[i]) }
+            }
+        }
+        try r.applyMemoryDifferences(to: &s.memory, cpu: s.cpu, words: words, selecting: selection)
     }
 }

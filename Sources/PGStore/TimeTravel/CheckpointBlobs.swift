@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import PGEngine
 
 /// Reads checkpoint blobs with SQLite's incremental blob I/O
 /// (`sqlite3_blob_read`) into one buffer reused for all of them. Read as
@@ -22,17 +23,32 @@ struct CheckpointBlobs {
         self.path = path
     }
 
-    /// The checkpoints of the run from `start` through `seq` (or back from
-    /// `seq` with `descending`): rowid and seq, NULL states refused.
-    static func rows(_ db: Database, run: Int64, from start: Int64, through seq: Int64, descending: Bool = false,
-                     path: String) throws -> [(rowid: Int64, seq: Int64)] {
-        let order = descending ? "DESC" : ""
-        return try Row.fetchAll(db, sql: "SELECT rowid, seq, state IS NULL FROM checkpoints WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq \(order)",
-                                arguments: [run, start, seq]).map { row in
-            let rowSeq: Int64 = row[1]
+    /// One checkpoint of a chain: its row, its seq and its blob's first
+    /// ``Checkpoints/headerBytes`` bytes.
+    struct Row {
+        var rowid: Int64
+        var seq: Int64
+        var head: [UInt8]
+    }
+
+    /// The chain of checkpoints a state at `seq` loads from, ascending: back
+    /// from the latest at or before `seq` to the whole state its deltas
+    /// start from, by their headers alone (SQLite reads only a blob's first
+    /// page for them). Empty when the run has none; an error when deltas
+    /// have no whole state under them.
+    mutating func chain(_ db: Database, through seq: Int64) throws -> [Row] {
+        let rows = try GRDB.Row.fetchCursor(db, sql: "SELECT rowid, seq, state IS NULL FROM checkpoints WHERE run = ? AND seq <= ? ORDER BY seq DESC",
+                                            arguments: [run, seq])
+        var chain: [Row] = []
+        while let row = try rows.next() {
+            let rowid: Int64 = row[0], rowSeq: Int64 = row[1]
             guard !(row[2] as Bool) else { throw StoreError(.invalid, path: path, "run \(run) has a checkpoint with no state at seq \(rowSeq)") }
-            return (row[0], rowSeq)
+            let head = try read(rowid: rowid, seq: rowSeq, prefix: Checkpoints.headerBytes) { [UInt8]($0) }
+            chain.append(Row(rowid: rowid, seq: rowSeq, head: head))
+            if try StateCodec.kind(of: head) == .full { return chain.reversed() }
         }
+        if chain.isEmpty { return [] }
+        throw StoreError(.invalid, path: path, "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
     }
 
     /// `body` over the blob of row `rowid` (the checkpoint at `seq`), or

@@ -22,32 +22,18 @@ enum Checkpoints {
     /// With `select`, only the table memory it chooses is decoded: the chain
     /// is read once with none (``WordSelection/none``: tables, allocator,
     /// dirty lines and TLB whole), `select` is given that state, its words
-    /// of table memory and its stale descriptors by page, and the chain is decoded again into arrays of the
-    /// state's size that are written only where the selection says (the rest
-    /// zero, and never faulted in). Without it the state is decoded whole.
+    /// of table memory and its stale descriptors by page, and the chain is
+    /// decoded again into arrays of the state's size that are written only
+    /// where the selection says (the rest zero, and never faulted in).
+    /// Without it the state is decoded whole.
     static func nearest(run: Int64, atOrBefore seq: Int64, db: Database, path: String,
                         select: ((_ skeleton: EngineState, _ words: Int, _ stale: StalePages) throws -> WordSelection)? = nil) throws -> EngineState? {
         do {
-            // Back from the checkpoint to the whole state its deltas start
-            // from, by their headers alone (SQLite reads only a blob's first
-            // page for them)...
-            guard var heads = CheckpointBlobs(db, run: run, path: path) else { return nil }
-            defer { heads.close() }
-            var start: Int64?, newestDelta: [UInt8]?
-            for row in try CheckpointBlobs.rows(db, run: run, from: 0, through: seq, descending: true, path: path) {
-                let head = try heads.read(rowid: row.rowid, seq: row.seq, prefix: headerBytes) { [UInt8]($0) }
-                if try StateCodec.kind(of: head) == .full {
-                    start = row.seq
-                    break
-                }
-                if newestDelta == nil { newestDelta = head }
-            }
-            heads.close()
-            guard let start else {
-                if newestDelta == nil { return nil }
-                throw StoreError(.invalid, path: path, "run \(run) has checkpoint deltas before seq \(seq) with no whole state to start from")
-            }
-            // ...then forward, applying each as it is read, in SQLite's buffer.
+            guard var blobs = CheckpointBlobs(db, run: run, path: path) else { return nil }
+            defer { blobs.close() }
+            let chain = try blobs.chain(db, through: seq)
+            guard !chain.isEmpty else { return nil }
+            // Forward from the whole state, applying each as it is read, in SQLite's buffer.
             // Each blob must be the state its row says: a seq the row does not
             // hold is damage (and one past Int64 would trap where it is used).
             func check(_ state: EngineState, _ rowSeq: Int64) throws {
@@ -57,70 +43,52 @@ enum Checkpoints {
                 }
             }
             if let select {
-                return try selective(run: run, from: start, through: seq, db: db, path: path, check: check, select: select)
+                return try selective(chain, blobs: &blobs, run: run, through: seq, path: path, check: check, select: select)
             }
             var state = EngineState.empty
-            var blobs = 0
-            try forEachBlob(run: run, from: start, through: seq, db: db, path: path) { rowSeq, bytes in
-                if blobs == 0 {
+            for (k, row) in chain.enumerated() {
+                try blobs.read(rowid: row.rowid, seq: row.seq) { bytes in
+                    if k > 0 {
+                        try StateCodec.applyDelta(bytes, into: &state, selecting: .all)
+                        return
+                    }
                     try StateCodec.decode(bytes, selecting: .all, into: &state)
-                    try check(state, rowSeq)
                     // Memory grows with the tables: room for the newest delta's
                     // tables at the whole state's words per table, and for a
                     // replay after it, saves a copy and a fault of the arrays
                     // at each doubling.
-                    if let newestDelta, !state.tables.isEmpty {
-                        let tables = try StateCodec.tableCount(ofDelta: newestDelta)
+                    if chain.count > 1, !state.tables.isEmpty {
+                        let tables = try StateCodec.tableCount(ofDelta: chain[chain.count - 1].head)
                         let words = state.cpu.count / state.tables.count * max(tables, state.tables.count)
                         state.reserveCapacity(words: words + max(words / 8, 1 << 16))
                     }
-                } else {
-                    try StateCodec.applyDelta(bytes, into: &state, selecting: .all)
-                    try check(state, rowSeq)
                 }
-                blobs += 1
+                try check(state, row.seq)
             }
-            return blobs == 0 ? nil : state
+            return state
         } catch let error as StateCodec.DecodeError {
             throw StoreError(.invalid, path: path, "run \(run) has a damaged checkpoint before seq \(seq): \(error)")
         }
     }
 
-    /// Calls `body` with each checkpoint blob of `run` from `start` through
-    /// `seq`, in order (CheckpointBlobs.swift): valid only during the call.
-    private static func forEachBlob(run: Int64, from start: Int64, through seq: Int64, db: Database, path: String,
-                                    _ body: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
-        guard var blobs = CheckpointBlobs(db, run: run, path: path) else { return }
-        defer { blobs.close() }
-        for row in try CheckpointBlobs.rows(db, run: run, from: start, through: seq, path: path) {
-            try blobs.read(rowid: row.rowid, seq: row.seq) { try body(row.seq, $0) }
-        }
-    }
-
-    /// The chain from the whole state at `start` through `seq`, decoded
-    /// twice: without table memory, then with what `select` chooses.
-    private static func selective(run: Int64, from start: Int64, through seq: Int64, db: Database, path: String,
+    /// `chain` (CheckpointBlobs.chain) decoded twice: without table memory,
+    /// then with what `select` chooses.
+    private static func selective(_ chain: [CheckpointBlobs.Row], blobs: inout CheckpointBlobs, run: Int64, through seq: Int64, path: String,
                                   check: (EngineState, Int64) throws -> Void,
                                   select: (EngineState, Int, StalePages) throws -> WordSelection) throws -> EngineState {
-        var skeleton = EngineState.empty, words = 0, most = 0, blobs = 0
+        var skeleton = EngineState.empty, words = 0, most = 0
         var stale = StalePages()
         // The first pass reads of each blob only what comes before its table
         // memory (the whole blob in formats before 5 and 6).
-        guard var reader = CheckpointBlobs(db, run: run, path: path) else { return skeleton }
-        defer { reader.close() }
-        for row in try CheckpointBlobs.rows(db, run: run, from: start, through: seq, path: path) {
-            let prefix = try reader.read(rowid: row.rowid, seq: row.seq, prefix: StateCodec.tableMemoryHeaderBytes) {
-                StateCodec.tableMemoryOffset(of: $0)
-            }
-            words = try reader.read(rowid: row.rowid, seq: row.seq, prefix: prefix) { bytes in
-                blobs == 0 ? try StateCodec.decode(bytes, selecting: .none, into: &skeleton, stale: &stale)
-                           : try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none, stale: &stale)
+        for (k, row) in chain.enumerated() {
+            let prefix = row.head.withUnsafeBytes { StateCodec.tableMemoryOffset(of: $0) }
+            words = try blobs.read(rowid: row.rowid, seq: row.seq, prefix: prefix) { bytes in
+                k == 0 ? try StateCodec.decode(bytes, selecting: .none, into: &skeleton, stale: &stale)
+                       : try StateCodec.applyDelta(bytes, into: &skeleton, selecting: .none, stale: &stale)
             }
             try check(skeleton, row.seq)
             most = max(most, words)
-            blobs += 1
         }
-        reader.close()
         let selection = try select(skeleton, words, stale)
         // Room for the chain's largest state, and for a replay after it to
         // grow in place (as in the whole decode).
@@ -128,18 +96,12 @@ enum Checkpoints {
         var state = EngineState.empty
         // A state with a memory view has a dirty bit for each of its lines.
         state.makeTableMemory(words: most, capacity: capacity, memory: !skeleton.dirty.isEmpty)
-        var again = 0
-        try forEachBlob(run: run, from: start, through: seq, db: db, path: path) { rowSeq, bytes in
-            if again == 0 {
-                try StateCodec.decode(bytes, selecting: selection, into: &state)
-            } else {
-                try StateCodec.applyDelta(bytes, into: &state, selecting: selection)
+        for (k, row) in chain.enumerated() {
+            try blobs.read(rowid: row.rowid, seq: row.seq) { bytes in
+                _ = k == 0 ? try StateCodec.decode(bytes, selecting: selection, into: &state)
+                           : try StateCodec.applyDelta(bytes, into: &state, selecting: selection)
             }
-            try check(state, rowSeq)
-            again += 1
-        }
-        guard again == blobs else {
-            throw StoreError(.invalid, path: path, "run \(run)'s checkpoints before seq \(seq) changed while they were read")
+            try check(state, row.seq)
         }
         state.resizeTableMemory(words: words)
         return state

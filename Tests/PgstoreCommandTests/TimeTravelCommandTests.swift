@@ -192,12 +192,28 @@ struct TimeTravelCommandTests {
         try queue.write { db in
             try db.execute(sql: "UPDATE checkpoints SET state = ? WHERE seq = (SELECT min(seq) FROM checkpoints)", arguments: [Data(forged)])
         }
-        try queue.close()
         for args in [["dump", "--db", db, "1:60000"], ["diff", "--db", db, "1:60000", "1:61000"]] {
             let r = try Binary.run(args)
             #expect(r.status != 0 && !r.signaled, "\(args): \(r.stderr)")
             #expect(r.stderr.contains("\(db): run 1 has a damaged checkpoint before seq")
                     && r.stderr.contains("the checkpoint at seq 50006 holds the state of seq 9223372036854775808"), "\(args): \(r.stderr)")
+        }
+
+        // A table-memory offset past the blob's end: whole, windowed and
+        // diff reads all say so (the windowed one reads what precedes table
+        // memory first, then finds the offset wrong).
+        var moved = [UInt8](try #require(original))
+        for i in 0..<4 { moved[5 + i] = 0xff }
+        try queue.write { db in
+            try db.execute(sql: "UPDATE checkpoints SET state = ? WHERE seq = (SELECT min(seq) FROM checkpoints)", arguments: [Data(moved)])
+        }
+        try queue.close()
+        for args in [["dump", "--db", db, "1:60000"], ["dump", "--db", db, "1:60000", "--iova", "0+2M"], ["diff", "--db", db, "1:60000", "1:61000"]] {
+            let r = try Binary.run(args)
+            #expect(r.status != 0 && !r.signaled, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains("\(db): run 1 has a damaged checkpoint before seq") && r.stderr.contains("bad table memory offset"),
+                    "\(args): \(r.stderr)")
+            #expect(r.stdout.isEmpty, "\(args)")
         }
     }
 }
